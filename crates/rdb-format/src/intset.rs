@@ -1,0 +1,101 @@
+//! Intset (`intset.h`): a sorted array of integers of one width (2, 4 or 8 bytes).
+//!
+//! ```text
+//! encoding:u32le  length:u32le  length × int(encoding bytes, LE)
+//! ```
+
+use crate::error::Result;
+use crate::parse::{invalid, Origin, PResult};
+use crate::string::Str;
+
+/// A lazy iterator over the members of an intset blob.
+#[derive(Clone, Debug)]
+pub struct Intset<'b> {
+    items: std::slice::ChunksExact<'b, u8>,
+}
+
+impl<'b> Intset<'b> {
+    /// Checks the header of `blob` and returns an iterator over its members.
+    pub(crate) fn new(blob: &'b [u8], origin: Origin<'b>) -> Result<Self> {
+        let (items, width) = intset_header(blob).map_err(|e| origin.nom_error(e))?;
+        Ok(Intset {
+            items: items.chunks_exact(width),
+        })
+    }
+}
+
+impl<'b> Iterator for Intset<'b> {
+    type Item = Result<Str<'b>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let c = self.items.next()?;
+        let v = match c.len() {
+            2 => i64::from(i16::from_le_bytes([c[0], c[1]])),
+            4 => i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            _ => i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+        };
+        Some(Ok(Str::Int(v)))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.items.size_hint()
+    }
+}
+
+/// The members' bytes (exactly `length × encoding`) and the width.
+pub(crate) fn intset_header(blob: &[u8]) -> PResult<'_, usize> {
+    let Some(h) = blob.first_chunk::<8>() else {
+        return invalid(
+            blob,
+            "intset header",
+            format!("blob of {} bytes is too short", blob.len()),
+        );
+    };
+    let width = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+    if !matches!(width, 2 | 4 | 8) {
+        return invalid(blob, "intset header", format!("invalid encoding {width}"));
+    }
+    let len = u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]));
+    let body = &blob[8..];
+    if len * u64::from(width) != body.len() as u64 {
+        return invalid(
+            blob,
+            "intset header",
+            format!(
+                "{len} members of {width} bytes do not fill the {}-byte body",
+                body.len()
+            ),
+        );
+    }
+    Ok((body, width as usize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(blob: &[u8]) -> Result<Vec<Str<'_>>> {
+        Intset::new(blob, Origin::new(blob, 0))?.collect()
+    }
+
+    #[test]
+    fn widths() {
+        let mut b = vec![2, 0, 0, 0, 2, 0, 0, 0];
+        b.extend((-2i16).to_le_bytes());
+        b.extend(0x7ffei16.to_le_bytes());
+        assert_eq!(all(&b).unwrap(), vec![Str::Int(-2), Str::Int(0x7ffe)]);
+        let mut b = vec![4, 0, 0, 0, 1, 0, 0, 0];
+        b.extend(i32::MIN.to_le_bytes());
+        assert_eq!(all(&b).unwrap(), vec![Str::Int(i64::from(i32::MIN))]);
+        let mut b = vec![8, 0, 0, 0, 1, 0, 0, 0];
+        b.extend(i64::MAX.to_le_bytes());
+        assert_eq!(all(&b).unwrap(), vec![Str::Int(i64::MAX)]);
+    }
+
+    #[test]
+    fn corrupt() {
+        assert!(all(&[3, 0, 0, 0, 0, 0, 0, 0]).is_err());
+        assert!(all(&[2, 0, 0, 0, 2, 0, 0, 0, 1, 0]).is_err());
+        assert!(all(&[2, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]).is_err());
+    }
+}

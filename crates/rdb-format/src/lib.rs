@@ -1,0 +1,69 @@
+//! A zero-copy decoder for Redis and Valkey RDB dumps.
+//!
+//! A [`Decoder`] walks a dump held in memory (a `&[u8]`, typically a memory-mapped file) and
+//! yields [`Item`]s in file order: auxiliary fields, functions, module data, database switches
+//! and key [`Record`]s. A record carries its database, key, expiry, LRU/LFU data, on-disk
+//! [`Encoding`], and the byte range of its value. The value is decoded only when asked for,
+//! with [`Record::value`], into a [`Value`] whose collections are lazy iterators over the
+//! dump's own bytes (ziplists, listpacks, intsets, zipmaps, quicklists, stream nodes). The
+//! only copies are LZF-compressed strings and blobs, decompressed into a reusable [`Scratch`].
+//!
+//! Every RDB version from 1 to 12 is read, Valkey's `VALKEY080`/`VALKEY081`, and what Redis
+//! 8.6+ writes (13–15) as far as its layout is known; the rest gives an [`Error`] naming the
+//! version, the byte and its offset. The CRC64 at the end is verified (see [`crc64`]).
+//!
+//! ```
+//! use rdb_format::{Decoder, Item, Scratch, Value};
+//!
+//! // A tiny RDB 11 dump holding `SET greeting hello`, with its checksum not computed.
+//! let mut dump = b"REDIS0011\xfe\x00\x00\x08greeting\x05hello\xff".to_vec();
+//! dump.extend_from_slice(&[0; 8]);
+//!
+//! let mut scratch = Scratch::new();
+//! for item in Decoder::new(&dump)? {
+//!     if let Item::Record(record) = item? {
+//!         let key = record.key.decode(&scratch)?.to_vec();
+//!         if let Value::String(s) = record.value(&scratch)? {
+//!             assert_eq!((key.as_slice(), s.to_vec().as_slice()), (&b"greeting"[..], &b"hello"[..]));
+//!         }
+//!         scratch.reset();
+//!     }
+//! }
+//! # Ok::<(), rdb_format::Error>(())
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod consts;
+mod crc;
+mod decoder;
+mod error;
+mod intset;
+mod listpack;
+pub mod lzf;
+mod module;
+mod parse;
+mod quicklist;
+mod stream;
+mod string;
+mod value;
+mod version;
+mod ziplist;
+mod zipmap;
+
+pub use crate::crc::{crc64, Crc64Digest};
+pub use crate::decoder::{Checksum, Decoder, DecoderOptions, Eof, Item, Record};
+pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::intset::Intset;
+pub use crate::listpack::Listpack;
+pub use crate::module::{Module, ModuleId};
+pub use crate::quicklist::Quicklist;
+pub use crate::stream::{
+    Consumer, ConsumerGroup, ConsumerGroups, ConsumerPending, Consumers, Pending, PendingEntry,
+    Stream, StreamEntries, StreamEntry, StreamFields, StreamId,
+};
+pub use crate::string::{RdbString, Scratch, Str};
+pub use crate::value::{Encoding, Hash, HashEntry, List, Set, Type, Value, ZSet};
+pub use crate::version::{Flavor, Version};
+pub use crate::ziplist::Ziplist;
+pub use crate::zipmap::Zipmap;

@@ -1,0 +1,657 @@
+//! Streams (`STREAM_LISTPACKS` 1, 2 and 3): nodes of listpack-encoded entries keyed by a
+//! master id, then the stream's metadata and its consumer groups.
+//!
+//! ```text
+//! nodes:len { master_id:str(16 bytes, ms BE, seq BE)  listpack:str }
+//! length:len  last_id:(len len)
+//! v2+: first_id:(len len)  max_deleted_id:(len len)  entries_added:len
+//! groups:len { name:str last_id:(len len) [v2+ entries_read:len]
+//!              pel:len { id:16 raw  delivery_time:u64le  delivery_count:len }
+//!              consumers:len { name:str seen_time:u64le [v3 active_time:u64le] pel:len { id:16 raw } } }
+//! ```
+
+use std::fmt;
+
+use crate::consts::*;
+use crate::error::{ErrorKind, Result};
+use crate::listpack::Listpack;
+use crate::parse::{
+    array, count, finish, length, rdb_string, skip_string, u64_le, Fail, Origin, PResult,
+};
+use crate::string::{RdbString, Scratch, Str};
+use crate::value::{blob, Encoding};
+
+/// A stream entry id: milliseconds and sequence number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct StreamId {
+    /// Milliseconds part.
+    pub ms: u64,
+    /// Sequence part.
+    pub seq: u64,
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.ms, self.seq)
+    }
+}
+
+impl StreamId {
+    /// An id from its 16-byte big-endian form (rax keys, PEL entries).
+    pub fn from_be_bytes(b: &[u8; 16]) -> Self {
+        let mut ms = [0u8; 8];
+        let mut seq = [0u8; 8];
+        ms.copy_from_slice(&b[..8]);
+        seq.copy_from_slice(&b[8..]);
+        StreamId {
+            ms: u64::from_be_bytes(ms),
+            seq: u64::from_be_bytes(seq),
+        }
+    }
+}
+
+fn layout_version(enc: Encoding) -> u8 {
+    match enc {
+        Encoding::StreamListpacks => 1,
+        Encoding::StreamListpacks2 => 2,
+        _ => 3,
+    }
+}
+
+fn id_pair(input: &[u8]) -> PResult<'_, StreamId> {
+    let (rest, ms) = length(input)?;
+    let (rest, seq) = length(rest)?;
+    Ok((rest, StreamId { ms, seq }))
+}
+
+fn raw_id(input: &[u8]) -> PResult<'_, StreamId> {
+    let (rest, b) = array::<16>(input, "stream id")?;
+    Ok((rest, StreamId::from_be_bytes(&b)))
+}
+
+/// A stream's fixed metadata.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Meta {
+    length: u64,
+    last_id: StreamId,
+    first_id: Option<StreamId>,
+    max_deleted_id: Option<StreamId>,
+    entries_added: Option<u64>,
+}
+
+fn stream_nodes(input: &[u8]) -> PResult<'_, (&[u8], u64)> {
+    let (mut rest, n) = count(input, 2, "stream node count")?;
+    let start = rest;
+    for _ in 0..n {
+        rest = skip_string(rest)?.0;
+        rest = skip_string(rest)?.0;
+    }
+    Ok((rest, (&start[..start.len() - rest.len()], n)))
+}
+
+fn stream_meta(input: &[u8], version: u8) -> PResult<'_, Meta> {
+    let (rest, xlen) = length(input)?;
+    let (mut rest, last_id) = id_pair(rest)?;
+    let mut meta = Meta {
+        length: xlen,
+        last_id,
+        ..Meta::default()
+    };
+    if version >= 2 {
+        let (r, first) = id_pair(rest)?;
+        let (r, max_deleted) = id_pair(r)?;
+        let (r, added) = length(r)?;
+        rest = r;
+        meta.first_id = Some(first);
+        meta.max_deleted_id = Some(max_deleted);
+        meta.entries_added = Some(added);
+    }
+    Ok((rest, meta))
+}
+
+/// One consumer group as laid out in the dump, with its PEL and consumers as sub-slices.
+struct RawGroup<'b> {
+    name: RdbString<'b>,
+    name_at: &'b [u8],
+    last_id: StreamId,
+    entries_read: Option<u64>,
+    pel: &'b [u8],
+    pel_len: u64,
+    consumers: &'b [u8],
+    consumers_len: u64,
+}
+
+const PEL_ENTRY_MIN: u64 = 16 + 8 + 1;
+
+fn pel_entry(input: &[u8]) -> PResult<'_, PendingEntry> {
+    let (rest, id) = raw_id(input)?;
+    let (rest, delivery_time_ms) = u64_le(rest, "stream PEL delivery time")?;
+    let (rest, delivery_count) = length(rest)?;
+    Ok((
+        rest,
+        PendingEntry {
+            id,
+            delivery_time_ms,
+            delivery_count,
+        },
+    ))
+}
+
+struct RawConsumer<'b> {
+    name: RdbString<'b>,
+    name_at: &'b [u8],
+    seen_time_ms: u64,
+    active_time_ms: Option<u64>,
+    pel: &'b [u8],
+}
+
+fn consumer(input: &[u8], version: u8) -> PResult<'_, RawConsumer<'_>> {
+    let (rest, name) = rdb_string(input)?;
+    let (mut rest, seen_time_ms) = u64_le(rest, "stream consumer seen time")?;
+    let mut active_time_ms = None;
+    if version >= 3 {
+        let (r, t) = u64_le(rest, "stream consumer active time")?;
+        rest = r;
+        active_time_ms = Some(t);
+    }
+    let (rest, n) = count(rest, 16, "stream consumer PEL length")?;
+    let (rest, pel) = crate::parse::take_len(rest, n * 16, "stream consumer PEL")?;
+    Ok((
+        rest,
+        RawConsumer {
+            name,
+            name_at: input,
+            seen_time_ms,
+            active_time_ms,
+            pel,
+        },
+    ))
+}
+
+fn consumer_group(input: &[u8], version: u8) -> PResult<'_, RawGroup<'_>> {
+    let (rest, name) = rdb_string(input)?;
+    let (mut rest, last_id) = id_pair(rest)?;
+    let mut entries_read = None;
+    if version >= 2 {
+        let (r, n) = length(rest)?;
+        rest = r;
+        entries_read = Some(n);
+    }
+    let (mut rest, pel_len) = count(rest, PEL_ENTRY_MIN, "stream PEL length")?;
+    let pel = rest;
+    for _ in 0..pel_len {
+        rest = pel_entry(rest)?.0;
+    }
+    let pel = &pel[..pel.len() - rest.len()];
+    let (mut rest, consumers_len) = count(rest, 9, "stream consumer count")?;
+    let consumers = rest;
+    for _ in 0..consumers_len {
+        rest = consumer(rest, version)?.0;
+    }
+    let consumers = &consumers[..consumers.len() - rest.len()];
+    Ok((
+        rest,
+        RawGroup {
+            name,
+            name_at: input,
+            last_id,
+            entries_read,
+            pel,
+            pel_len,
+            consumers,
+            consumers_len,
+        },
+    ))
+}
+
+fn consumer_groups(input: &[u8], version: u8) -> PResult<'_, (&[u8], u64)> {
+    let (mut rest, n) = count(input, 3, "stream group count")?;
+    let start = rest;
+    for _ in 0..n {
+        rest = consumer_group(rest, version)?.0;
+    }
+    Ok((rest, (&start[..start.len() - rest.len()], n)))
+}
+
+/// Skips a whole stream value.
+pub(crate) fn skip_stream(enc: Encoding, input: &[u8]) -> PResult<'_, ()> {
+    let version = layout_version(enc);
+    let (rest, _) = stream_nodes(input)?;
+    let (rest, _) = stream_meta(rest, version)?;
+    let (rest, _) = consumer_groups(rest, version)?;
+    Ok((rest, ()))
+}
+
+/// A stream value: metadata, plus lazy iterators over entries and consumer groups.
+#[derive(Clone, Debug)]
+pub struct Stream<'b> {
+    /// The stored length (`XLEN`); reported as is, never trusted for allocation.
+    pub length: u64,
+    /// The last id ever added.
+    pub last_id: StreamId,
+    /// First entry id (layout 2+).
+    pub first_id: Option<StreamId>,
+    /// Highest deleted id (layout 2+).
+    pub max_deleted_id: Option<StreamId>,
+    /// Count of entries ever added (layout 2+).
+    pub entries_added: Option<u64>,
+    version: u8,
+    nodes: &'b [u8],
+    node_count: u64,
+    groups: &'b [u8],
+    group_count: u64,
+    origin: Origin<'b>,
+    scratch: &'b Scratch,
+}
+
+impl<'b> Stream<'b> {
+    pub(crate) fn new(
+        enc: Encoding,
+        raw: &'b [u8],
+        origin: Origin<'b>,
+        scratch: &'b Scratch,
+    ) -> Result<Self> {
+        let version = layout_version(enc);
+        let (rest, (nodes, node_count)) = finish(&origin, stream_nodes(raw))?;
+        let (rest, meta) = finish(&origin, stream_meta(rest, version))?;
+        let (_, (groups, group_count)) = finish(&origin, consumer_groups(rest, version))?;
+        Ok(Stream {
+            length: meta.length,
+            last_id: meta.last_id,
+            first_id: meta.first_id,
+            max_deleted_id: meta.max_deleted_id,
+            entries_added: meta.entries_added,
+            version,
+            nodes,
+            node_count,
+            groups,
+            group_count,
+            origin,
+            scratch,
+        })
+    }
+
+    /// The stream's live entries, oldest first (deleted entries are skipped).
+    pub fn entries(&self) -> StreamEntries<'b> {
+        StreamEntries {
+            rest: self.nodes,
+            remaining: self.node_count,
+            origin: self.origin,
+            scratch: self.scratch,
+            node: None,
+        }
+    }
+
+    /// The stream's consumer groups.
+    pub fn groups(&self) -> ConsumerGroups<'b> {
+        ConsumerGroups {
+            rest: self.groups,
+            remaining: self.group_count,
+            version: self.version,
+            origin: self.origin,
+            scratch: self.scratch,
+        }
+    }
+
+    /// Number of listpack nodes.
+    pub fn node_count(&self) -> u64 {
+        self.node_count
+    }
+}
+
+/// One stream entry.
+#[derive(Clone, Debug)]
+pub struct StreamEntry<'b> {
+    /// The entry's id.
+    pub id: StreamId,
+    /// The entry's field/value pairs.
+    pub fields: StreamFields<'b>,
+}
+
+/// The field/value pairs of a stream entry.
+#[derive(Clone, Debug)]
+pub struct StreamFields<'b> {
+    master: Option<Listpack<'b>>,
+    values: Listpack<'b>,
+    remaining: u64,
+}
+
+impl<'b> StreamFields<'b> {
+    /// Number of fields.
+    pub fn len(&self) -> u64 {
+        self.remaining
+    }
+    /// Whether the entry has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.remaining == 0
+    }
+}
+
+impl<'b> Iterator for StreamFields<'b> {
+    type Item = Result<(Str<'b>, Str<'b>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let r = (|| {
+            let field = match &mut self.master {
+                Some(m) => m.next_required("stream master field")?,
+                None => self.values.next_required("stream field")?,
+            };
+            let value = self.values.next_required("stream value")?;
+            Ok((field, value))
+        })();
+        if r.is_err() {
+            self.remaining = 0;
+        }
+        Some(r)
+    }
+}
+
+#[derive(Clone, Debug)]
+struct NodeState<'b> {
+    master_id: StreamId,
+    lp: Listpack<'b>,
+    master_fields: Listpack<'b>,
+    master_field_count: u64,
+}
+
+/// Iterator over a stream's live entries.
+#[derive(Clone, Debug)]
+pub struct StreamEntries<'b> {
+    rest: &'b [u8],
+    remaining: u64,
+    origin: Origin<'b>,
+    scratch: &'b Scratch,
+    node: Option<NodeState<'b>>,
+}
+
+impl<'b> StreamEntries<'b> {
+    fn load_node(&mut self) -> Result<NodeState<'b>> {
+        self.remaining -= 1;
+        let at = self.origin.offset_of(self.rest);
+        let (rest, key) = finish(&self.origin, rdb_string(self.rest))?;
+        let key = key.located(at).decode(self.scratch)?;
+        let master_id = match key {
+            Str::Bytes(b) if b.len() == 16 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(b);
+                StreamId::from_be_bytes(&a)
+            }
+            _ => {
+                return Err(self.origin.error(Fail {
+                    at: self.rest,
+                    context: "stream node key",
+                    kind: ErrorKind::Invalid("node key is not a 16-byte id".into()),
+                }))
+            }
+        };
+        let (rest, b, o) = blob(rest, &self.origin, self.scratch, "stream listpack")?;
+        self.rest = rest;
+        let mut lp = Listpack::new(b, o)?;
+        let _count = lp.next_int("stream master entry count")?;
+        let _deleted = lp.next_int("stream master deleted count")?;
+        let master_field_count = non_negative(lp.next_int("stream master field count")?, at)?;
+        let master_fields = lp.clone();
+        lp.skip_entries(master_field_count, "stream master field")?;
+        let _terminator = lp.next_int("stream master entry terminator")?;
+        Ok(NodeState {
+            master_id,
+            lp,
+            master_fields,
+            master_field_count,
+        })
+    }
+
+    fn next_in_node(node: &mut NodeState<'b>, at: u64) -> Result<Option<StreamEntry<'b>>> {
+        while !node.lp.at_end() {
+            let lp = &mut node.lp;
+            let flags = lp.next_int("stream entry flags")?;
+            let ms_diff = lp.next_int("stream entry id")?;
+            let seq_diff = lp.next_int("stream entry id")?;
+            let same = flags & STREAM_ITEM_FLAG_SAMEFIELDS != 0;
+            let (n, master) = if same {
+                (node.master_field_count, Some(node.master_fields.clone()))
+            } else {
+                (
+                    non_negative(lp.next_int("stream entry field count")?, at)?,
+                    None,
+                )
+            };
+            let values = lp.clone();
+            lp.skip_entries(
+                if same { n } else { n.saturating_mul(2) },
+                "stream entry field",
+            )?;
+            let _lp_count = lp.next_int("stream entry lp-count")?;
+            if flags & STREAM_ITEM_FLAG_DELETED != 0 {
+                continue;
+            }
+            let id = StreamId {
+                ms: node.master_id.ms.wrapping_add(ms_diff as u64),
+                seq: node.master_id.seq.wrapping_add(seq_diff as u64),
+            };
+            return Ok(Some(StreamEntry {
+                id,
+                fields: StreamFields {
+                    master,
+                    values,
+                    remaining: n,
+                },
+            }));
+        }
+        Ok(None)
+    }
+}
+
+fn non_negative(v: i64, at: u64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| {
+        crate::Error::new(
+            at,
+            "stream node",
+            ErrorKind::Invalid(format!("negative count {v}").into()),
+        )
+    })
+}
+
+impl<'b> Iterator for StreamEntries<'b> {
+    type Item = Result<StreamEntry<'b>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(node) = &mut self.node {
+                let at = self.origin.offset;
+                match Self::next_in_node(node, at) {
+                    Ok(Some(e)) => return Some(Ok(e)),
+                    Ok(None) => self.node = None,
+                    Err(e) => {
+                        self.node = None;
+                        self.remaining = 0;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            if self.remaining == 0 {
+                return None;
+            }
+            match self.load_node() {
+                Ok(n) => self.node = Some(n),
+                Err(e) => {
+                    self.remaining = 0;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}
+
+/// A consumer group.
+#[derive(Clone, Debug)]
+pub struct ConsumerGroup<'b> {
+    /// Group name.
+    pub name: Str<'b>,
+    /// Last delivered id.
+    pub last_delivered_id: StreamId,
+    /// Entries read (layout 2+).
+    pub entries_read: Option<u64>,
+    /// The group's pending entries.
+    pub pending: Pending<'b>,
+    /// The group's consumers.
+    pub consumers: Consumers<'b>,
+}
+
+/// Iterator over a stream's consumer groups.
+#[derive(Clone, Debug)]
+pub struct ConsumerGroups<'b> {
+    rest: &'b [u8],
+    remaining: u64,
+    version: u8,
+    origin: Origin<'b>,
+    scratch: &'b Scratch,
+}
+
+impl<'b> Iterator for ConsumerGroups<'b> {
+    type Item = Result<ConsumerGroup<'b>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let r = (|| {
+            let (rest, g) = finish(&self.origin, consumer_group(self.rest, self.version))?;
+            self.rest = rest;
+            let name = g
+                .name
+                .located(self.origin.offset_of(g.name_at))
+                .decode(self.scratch)?;
+            Ok(ConsumerGroup {
+                name,
+                last_delivered_id: g.last_id,
+                entries_read: g.entries_read,
+                pending: Pending {
+                    rest: g.pel,
+                    remaining: g.pel_len,
+                    origin: self.origin,
+                },
+                consumers: Consumers {
+                    rest: g.consumers,
+                    remaining: g.consumers_len,
+                    version: self.version,
+                    origin: self.origin,
+                    scratch: self.scratch,
+                },
+            })
+        })();
+        if r.is_err() {
+            self.remaining = 0;
+        }
+        Some(r)
+    }
+}
+
+/// An entry of a group's pending entries list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PendingEntry {
+    /// The entry id.
+    pub id: StreamId,
+    /// Last delivery time, unix ms.
+    pub delivery_time_ms: u64,
+    /// Number of deliveries.
+    pub delivery_count: u64,
+}
+
+/// Iterator over a group's pending entries.
+#[derive(Clone, Debug)]
+pub struct Pending<'b> {
+    rest: &'b [u8],
+    remaining: u64,
+    origin: Origin<'b>,
+}
+
+impl Iterator for Pending<'_> {
+    type Item = Result<PendingEntry>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        match finish(&self.origin, pel_entry(self.rest)) {
+            Ok((rest, e)) => {
+                self.rest = rest;
+                Some(Ok(e))
+            }
+            Err(e) => {
+                self.remaining = 0;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// A consumer of a group.
+#[derive(Clone, Debug)]
+pub struct Consumer<'b> {
+    /// Consumer name.
+    pub name: Str<'b>,
+    /// Last time the consumer was seen, unix ms.
+    pub seen_time_ms: u64,
+    /// Last time the consumer was active, unix ms (layout 3+).
+    pub active_time_ms: Option<u64>,
+    /// Ids of the entries pending for this consumer.
+    pub pending: ConsumerPending<'b>,
+}
+
+/// Iterator over the ids pending for one consumer.
+#[derive(Clone, Debug)]
+pub struct ConsumerPending<'b>(std::slice::ChunksExact<'b, u8>);
+
+impl Iterator for ConsumerPending<'_> {
+    type Item = StreamId;
+    fn next(&mut self) -> Option<StreamId> {
+        let c = self.0.next()?;
+        let mut a = [0u8; 16];
+        a.copy_from_slice(c);
+        Some(StreamId::from_be_bytes(&a))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.0.size_hint()
+    }
+}
+
+/// Iterator over a group's consumers.
+#[derive(Clone, Debug)]
+pub struct Consumers<'b> {
+    rest: &'b [u8],
+    remaining: u64,
+    version: u8,
+    origin: Origin<'b>,
+    scratch: &'b Scratch,
+}
+
+impl<'b> Iterator for Consumers<'b> {
+    type Item = Result<Consumer<'b>>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        let r = (|| {
+            let (rest, c) = finish(&self.origin, consumer(self.rest, self.version))?;
+            self.rest = rest;
+            let name = c
+                .name
+                .located(self.origin.offset_of(c.name_at))
+                .decode(self.scratch)?;
+            Ok(Consumer {
+                name,
+                seen_time_ms: c.seen_time_ms,
+                active_time_ms: c.active_time_ms,
+                pending: ConsumerPending(c.pel.chunks_exact(16)),
+            })
+        })();
+        if r.is_err() {
+            self.remaining = 0;
+        }
+        Some(r)
+    }
+}

@@ -1,0 +1,606 @@
+//! NDJSON output: one JSON object per key, in file order.
+//!
+//! ```text
+//! {"db":0,"key":K,"type":T,"encoding":E,"expire_ms":MS,"idle":N,"freq":N,"value":V}
+//! ```
+//! Byte strings are JSON strings when valid UTF-8, else `{"base64":"..."}`. See the README for
+//! each type's value.
+
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+use rdb_format::{
+    Checksum, Decoder, Eof, HashEntry, Item, Record, Scratch, Str, Stream, StreamId, Value,
+};
+
+/// Errors of the JSON writer.
+#[derive(Debug, thiserror::Error)]
+pub enum JsonError {
+    /// The dump could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] rdb_format::Error),
+    /// The output could not be written.
+    #[error("writing output: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// What to write besides the keys.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct JsonOptions {
+    /// Also write aux fields, functions and module aux data as their own lines.
+    pub with_meta: bool,
+}
+
+/// Flush the line buffer to the output past this size, so huge values stream.
+const FLUSH_AT: usize = 1 << 16;
+
+/// Writes a dump's items as NDJSON into `W`.
+pub struct JsonWriter<W: Write> {
+    out: Out<W>,
+    scratch: Scratch,
+    options: JsonOptions,
+}
+
+/// The output and the line being built.
+struct Out<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> JsonWriter<W> {
+    /// A writer into `out` (wrap files in a `BufWriter`).
+    pub fn new(out: W, options: JsonOptions) -> Self {
+        JsonWriter {
+            out: Out {
+                out,
+                buf: Vec::with_capacity(FLUSH_AT * 2),
+            },
+            scratch: Scratch::new(),
+            options,
+        }
+    }
+
+    /// Writes every item of `decoder`, returning the end-of-file information.
+    pub fn write_dump(&mut self, decoder: Decoder<'_>) -> Result<Eof, JsonError> {
+        for item in decoder {
+            if let Some(eof) = self.write_item(&item?)? {
+                return Ok(eof);
+            }
+        }
+        // The decoder always ends with Eof or an error.
+        Err(JsonError::Io(io::Error::other("decoder ended without EOF")))
+    }
+
+    /// Writes one item; returns the end-of-file information for `Item::Eof`.
+    pub fn write_item(&mut self, item: &Item<'_>) -> Result<Option<Eof>, JsonError> {
+        self.scratch.reset();
+        match item {
+            Item::Record(r) => self.out.record(r, &self.scratch)?,
+            Item::Eof(e) => return Ok(Some(*e)),
+            _ if !self.options.with_meta => {}
+            Item::Aux { key, value } => {
+                self.out.buf.extend_from_slice(b"{\"aux\":{\"key\":");
+                bytes(&mut self.out.buf, key.decode(&self.scratch)?);
+                self.out.buf.extend_from_slice(b",\"value\":");
+                bytes(&mut self.out.buf, value.decode(&self.scratch)?);
+                self.out.buf.extend_from_slice(b"}}\n");
+            }
+            Item::Function { code } => {
+                self.out.buf.extend_from_slice(b"{\"function\":");
+                bytes(&mut self.out.buf, code.decode(&self.scratch)?);
+                self.out.buf.extend_from_slice(b"}\n");
+            }
+            Item::FunctionPreGa {
+                name,
+                engine,
+                description,
+                code,
+            } => {
+                self.out.buf.extend_from_slice(b"{\"function\":");
+                bytes(&mut self.out.buf, code.decode(&self.scratch)?);
+                self.out.buf.extend_from_slice(b",\"name\":");
+                bytes(&mut self.out.buf, name.decode(&self.scratch)?);
+                self.out.buf.extend_from_slice(b",\"engine\":");
+                bytes(&mut self.out.buf, engine.decode(&self.scratch)?);
+                if let Some(d) = description {
+                    self.out.buf.extend_from_slice(b",\"description\":");
+                    bytes(&mut self.out.buf, d.decode(&self.scratch)?);
+                }
+                self.out.buf.extend_from_slice(b"}\n");
+            }
+            Item::ModuleAux { id, when, raw } => {
+                self.out
+                    .buf
+                    .extend_from_slice(b"{\"module_aux\":{\"module\":");
+                string(&mut self.out.buf, &id.name());
+                self.out.buf.extend_from_slice(b",\"version\":");
+                number(&mut self.out.buf, id.version());
+                self.out.buf.extend_from_slice(b",\"when\":");
+                number(&mut self.out.buf, *when);
+                self.out.buf.extend_from_slice(b",\"raw\":");
+                base64_object(&mut self.out.buf, raw);
+                self.out.buf.extend_from_slice(b"}}\n");
+            }
+            Item::SelectDb { .. }
+            | Item::ResizeDb { .. }
+            | Item::SlotInfo { .. }
+            | Item::SlotImport { .. } => {}
+        }
+        self.out.flush_buf()?;
+        Ok(None)
+    }
+
+    /// Flushes and returns the output.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush_buf()?;
+        self.out.out.flush()?;
+        Ok(self.out.out)
+    }
+}
+
+impl<W: Write> Out<W> {
+    fn flush_buf(&mut self) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn maybe_flush(&mut self) -> io::Result<()> {
+        if self.buf.len() >= FLUSH_AT {
+            self.flush_buf()?;
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, r: &Record<'_>, scratch: &Scratch) -> Result<(), JsonError> {
+        let b = &mut self.buf;
+        b.extend_from_slice(b"{\"db\":");
+        number(b, r.db);
+        b.extend_from_slice(b",\"key\":");
+        bytes(b, r.key.decode(scratch)?);
+        b.extend_from_slice(b",\"type\":\"");
+        b.extend_from_slice(r.data_type().as_str().as_bytes());
+        b.extend_from_slice(b"\",\"encoding\":\"");
+        b.extend_from_slice(r.encoding.as_str().as_bytes());
+        b.push(b'"');
+        if let Some(ms) = r.expire_ms {
+            b.extend_from_slice(b",\"expire_ms\":");
+            signed(b, ms);
+        }
+        if let Some(idle) = r.idle {
+            b.extend_from_slice(b",\"idle\":");
+            number(b, idle);
+        }
+        if let Some(freq) = r.freq {
+            b.extend_from_slice(b",\"freq\":");
+            number(b, u64::from(freq));
+        }
+        b.extend_from_slice(b",\"value\":");
+        let value = r.value(scratch)?;
+        match value {
+            Value::String(s) => bytes(&mut self.buf, s),
+            Value::List(items) => self.array(items)?,
+            Value::Set(items) => self.array(items)?,
+            Value::ZSet(items) => {
+                self.buf.push(b'[');
+                for (i, m) in items.enumerate() {
+                    let (member, score) = m?;
+                    if i > 0 {
+                        self.buf.push(b',');
+                    }
+                    self.buf.push(b'[');
+                    bytes(&mut self.buf, member);
+                    self.buf.push(b',');
+                    score_json(&mut self.buf, score);
+                    self.buf.push(b']');
+                    self.maybe_flush()?;
+                }
+                self.buf.push(b']');
+            }
+            Value::Hash(fields) => {
+                let as_object = all_utf8(fields.clone().map(|e| e.map(|e| e.field)))?;
+                let mut has_ttl = false;
+                self.map(
+                    as_object,
+                    fields.clone().map(|e| {
+                        e.map(|e: HashEntry<'_>| {
+                            has_ttl |= e.expire_ms.is_some();
+                            (e.field, e.value)
+                        })
+                    }),
+                    |b, v| bytes(b, v),
+                )?;
+                if has_ttl {
+                    self.buf.extend_from_slice(b",\"field_expire_ms\":");
+                    let with_ttl = fields.filter_map(|e| match e {
+                        Ok(HashEntry {
+                            field,
+                            expire_ms: Some(ms),
+                            ..
+                        }) => Some(Ok((field, ms))),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    });
+                    self.map(as_object, with_ttl, |b, ms| signed(b, ms))?;
+                }
+            }
+            Value::Stream(s) => self.stream(&s)?,
+            Value::Module(m) => {
+                let b = &mut self.buf;
+                b.extend_from_slice(b"{\"module\":");
+                string(b, &m.id.name());
+                b.extend_from_slice(b",\"version\":");
+                number(b, m.id.version());
+                b.extend_from_slice(b",\"raw\":");
+                base64_object(b, m.raw);
+                b.push(b'}');
+            }
+        }
+        self.buf.extend_from_slice(b"}\n");
+        Ok(())
+    }
+
+    fn array<'b>(
+        &mut self,
+        items: impl Iterator<Item = rdb_format::Result<Str<'b>>>,
+    ) -> Result<(), JsonError> {
+        self.buf.push(b'[');
+        for (i, s) in items.enumerate() {
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            bytes(&mut self.buf, s?);
+            self.maybe_flush()?;
+        }
+        self.buf.push(b']');
+        Ok(())
+    }
+
+    /// An object `{k: v}` when every key is UTF-8, else `[[k, v], ...]`.
+    fn map<'b, V>(
+        &mut self,
+        as_object: bool,
+        pairs: impl Iterator<Item = rdb_format::Result<(Str<'b>, V)>>,
+        mut value: impl FnMut(&mut Vec<u8>, V),
+    ) -> Result<(), JsonError> {
+        self.buf.push(if as_object { b'{' } else { b'[' });
+        for (i, p) in pairs.enumerate() {
+            let (k, v) = p?;
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            if as_object {
+                bytes(&mut self.buf, k);
+                self.buf.push(b':');
+                value(&mut self.buf, v);
+            } else {
+                self.buf.push(b'[');
+                bytes(&mut self.buf, k);
+                self.buf.push(b',');
+                value(&mut self.buf, v);
+                self.buf.push(b']');
+            }
+            self.maybe_flush()?;
+        }
+        self.buf.push(if as_object { b'}' } else { b']' });
+        Ok(())
+    }
+
+    fn stream(&mut self, s: &Stream<'_>) -> Result<(), JsonError> {
+        self.buf.extend_from_slice(b"{\"entries\":[");
+        for (i, e) in s.entries().enumerate() {
+            let e = e?;
+            if i > 0 {
+                self.buf.push(b',');
+            }
+            self.buf.extend_from_slice(b"{\"id\":");
+            id(&mut self.buf, e.id);
+            self.buf.extend_from_slice(b",\"fields\":");
+            let as_object = all_utf8(e.fields.clone().map(|f| f.map(|(k, _)| k)))?;
+            self.map(as_object, e.fields, |b, v| bytes(b, v))?;
+            self.buf.push(b'}');
+        }
+        let b = &mut self.buf;
+        b.extend_from_slice(b"],\"length\":");
+        number(b, s.length);
+        b.extend_from_slice(b",\"last_id\":");
+        id(b, s.last_id);
+        if let Some(first) = s.first_id {
+            b.extend_from_slice(b",\"first_id\":");
+            id(b, first);
+        }
+        if let Some(max) = s.max_deleted_id {
+            b.extend_from_slice(b",\"max_deleted_id\":");
+            id(b, max);
+        }
+        if let Some(n) = s.entries_added {
+            b.extend_from_slice(b",\"entries_added\":");
+            number(b, n);
+        }
+        b.extend_from_slice(b",\"groups\":[");
+        for (gi, g) in s.groups().enumerate() {
+            let g = g?;
+            let b = &mut self.buf;
+            if gi > 0 {
+                b.push(b',');
+            }
+            b.extend_from_slice(b"{\"name\":");
+            bytes(b, g.name);
+            b.extend_from_slice(b",\"last_delivered_id\":");
+            id(b, g.last_delivered_id);
+            if let Some(n) = g.entries_read {
+                b.extend_from_slice(b",\"entries_read\":");
+                number(b, n);
+            }
+            // The group PEL names no consumer; each consumer lists the ids it owns.
+            let mut owner: HashMap<StreamId, Str<'_>> = HashMap::new();
+            for c in g.consumers.clone() {
+                let c = c?;
+                for pid in c.pending {
+                    owner.insert(pid, c.name);
+                }
+            }
+            b.extend_from_slice(b",\"pending\":[");
+            for (i, p) in g.pending.enumerate() {
+                let p = p?;
+                if i > 0 {
+                    b.push(b',');
+                }
+                b.extend_from_slice(b"{\"id\":");
+                id(b, p.id);
+                b.extend_from_slice(b",\"consumer\":");
+                match owner.get(&p.id) {
+                    Some(name) => bytes(b, *name),
+                    None => b.extend_from_slice(b"null"),
+                }
+                b.extend_from_slice(b",\"delivery_time_ms\":");
+                number(b, p.delivery_time_ms);
+                b.extend_from_slice(b",\"delivery_count\":");
+                number(b, p.delivery_count);
+                b.push(b'}');
+            }
+            b.extend_from_slice(b"],\"consumers\":[");
+            for (i, c) in g.consumers.enumerate() {
+                let c = c?;
+                if i > 0 {
+                    b.push(b',');
+                }
+                b.extend_from_slice(b"{\"name\":");
+                bytes(b, c.name);
+                b.extend_from_slice(b",\"seen_time_ms\":");
+                number(b, c.seen_time_ms);
+                b.extend_from_slice(b",\"active_time_ms\":");
+                number(b, c.active_time_ms.unwrap_or(c.seen_time_ms));
+                b.extend_from_slice(b",\"pending\":[");
+                for (j, pid) in c.pending.enumerate() {
+                    if j > 0 {
+                        b.push(b',');
+                    }
+                    id(b, pid);
+                }
+                b.extend_from_slice(b"]}");
+            }
+            b.extend_from_slice(b"]}");
+            self.maybe_flush()?;
+        }
+        self.buf.extend_from_slice(b"]}");
+        Ok(())
+    }
+}
+
+fn all_utf8<'b>(
+    mut keys: impl Iterator<Item = rdb_format::Result<Str<'b>>>,
+) -> rdb_format::Result<bool> {
+    keys.try_fold(true, |ok, k| {
+        Ok(ok
+            && match k? {
+                Str::Int(_) => true,
+                Str::Bytes(b) => std::str::from_utf8(b).is_ok(),
+            })
+    })
+}
+
+/// Checks a dump's checksum state and describes it for warnings.
+pub fn checksum_warning(eof: &Eof) -> Option<&'static str> {
+    match eof.checksum {
+        Checksum::NotComputed => Some("checksum not computed (the server ran with rdbchecksum no)"),
+        Checksum::NotVerified(_) => Some("checksum not verified"),
+        Checksum::Verified(_) | Checksum::Absent => None,
+    }
+}
+
+fn number(b: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut pos = buf.len();
+    let mut n = n;
+    loop {
+        pos -= 1;
+        buf[pos] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    b.extend_from_slice(&buf[pos..]);
+}
+
+fn signed(b: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        b.push(b'-');
+    }
+    number(b, n.unsigned_abs());
+}
+
+fn id(b: &mut Vec<u8>, id: StreamId) {
+    b.push(b'"');
+    number(b, id.ms);
+    b.push(b'-');
+    number(b, id.seq);
+    b.push(b'"');
+}
+
+/// A zset score: a JSON number, or `"inf"`, `"-inf"`, `"nan"`.
+fn score_json(b: &mut Vec<u8>, x: f64) {
+    if x.is_nan() {
+        b.extend_from_slice(b"\"nan\"");
+    } else if x.is_infinite() {
+        b.extend_from_slice(if x > 0.0 { b"\"inf\"" } else { b"\"-inf\"" });
+    } else if x.fract() == 0.0 && x.abs() < 1e15 {
+        signed(b, x as i64);
+    } else {
+        let mut r = ryu::Buffer::new();
+        b.extend_from_slice(r.format_finite(x).as_bytes());
+    }
+}
+
+/// A byte string: JSON string when UTF-8, else `{"base64":...}`.
+fn bytes(b: &mut Vec<u8>, s: Str<'_>) {
+    match s {
+        Str::Int(i) => {
+            b.push(b'"');
+            signed(b, i);
+            b.push(b'"');
+        }
+        Str::Bytes(raw) => match std::str::from_utf8(raw) {
+            Ok(text) => string(b, text),
+            Err(_) => base64_object(b, raw),
+        },
+    }
+}
+
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0C] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// A JSON string, escaped in runs between the bytes that need it.
+fn string(b: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    b.reserve(bytes.len() + 2);
+    b.push(b'"');
+    let mut start = 0;
+    for (i, &c) in bytes.iter().enumerate() {
+        let esc = ESCAPE[c as usize];
+        if esc == 0 {
+            continue;
+        }
+        b.extend_from_slice(&bytes[start..i]);
+        if esc == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            b.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(c >> 4) as usize],
+                HEX[(c & 15) as usize],
+            ]);
+        } else {
+            b.extend_from_slice(&[b'\\', esc]);
+        }
+        start = i + 1;
+    }
+    b.extend_from_slice(&bytes[start..]);
+    b.push(b'"');
+}
+
+fn base64_object(b: &mut Vec<u8>, raw: &[u8]) {
+    b.extend_from_slice(b"{\"base64\":\"");
+    base64(b, raw);
+    b.extend_from_slice(b"\"}");
+}
+
+/// Standard base64 with padding.
+pub fn base64(out: &mut Vec<u8>, raw: &[u8]) {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    out.reserve(raw.len().div_ceil(3) * 4);
+    let mut chunks = raw.chunks_exact(3);
+    for c in &mut chunks {
+        let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
+        out.extend_from_slice(&[
+            ALPHABET[(n >> 18) as usize & 63],
+            ALPHABET[(n >> 12) as usize & 63],
+            ALPHABET[(n >> 6) as usize & 63],
+            ALPHABET[n as usize & 63],
+        ]);
+    }
+    match *chunks.remainder() {
+        [a] => {
+            let n = u32::from(a) << 16;
+            out.extend_from_slice(&[
+                ALPHABET[(n >> 18) as usize & 63],
+                ALPHABET[(n >> 12) as usize & 63],
+                b'=',
+                b'=',
+            ]);
+        }
+        [a, c] => {
+            let n = (u32::from(a) << 16) | (u32::from(c) << 8);
+            out.extend_from_slice(&[
+                ALPHABET[(n >> 18) as usize & 63],
+                ALPHABET[(n >> 12) as usize & 63],
+                ALPHABET[(n >> 6) as usize & 63],
+                b'=',
+            ]);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_base64() {
+        let mut b = Vec::new();
+        string(&mut b, "a\"b\\c\n\u{1}é");
+        assert_eq!(
+            String::from_utf8(b.clone()).unwrap(),
+            r#""a\"b\\c\n\u0001é""#
+        );
+        let parsed: String = serde_json::from_slice(&b).unwrap();
+        assert_eq!(parsed, "a\"b\\c\n\u{1}é");
+        for (raw, enc) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"\xff\xfe", "//4="),
+        ] {
+            let mut o = Vec::new();
+            base64(&mut o, raw);
+            assert_eq!(o, enc.as_bytes());
+        }
+    }
+
+    #[test]
+    fn scores() {
+        for (x, s) in [
+            (1.0, "1"),
+            (-2.5, "-2.5"),
+            (f64::INFINITY, "\"inf\""),
+            (f64::NEG_INFINITY, "\"-inf\""),
+            (0.1, "0.1"),
+            (1e300, "1e300"),
+        ] {
+            let mut b = Vec::new();
+            score_json(&mut b, x);
+            assert_eq!(String::from_utf8(b).unwrap(), s);
+        }
+    }
+}
