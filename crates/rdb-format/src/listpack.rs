@@ -244,13 +244,11 @@ pub(crate) fn listpack_entry(input: &[u8]) -> PResult<'_, Str<'_>> {
 
 #[inline]
 fn entry_byte(input: &[u8], at: usize) -> Result<&u8, nom::Err<crate::parse::Fail<'_>>> {
-    input.get(at).ok_or_else(|| {
-        nom::Err::Error(crate::parse::Fail {
-            at: input,
-            context: "listpack entry",
-            kind: ErrorKind::Truncated,
-        })
-    })
+    input.get(at).ok_or(nom::Err::Error(crate::parse::Fail {
+        at: input,
+        context: "listpack entry",
+        kind: ErrorKind::Truncated,
+    }))
 }
 
 #[inline]

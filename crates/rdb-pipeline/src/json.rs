@@ -223,7 +223,7 @@ impl<W: Write> Out<W> {
                         Ok(_) => None,
                         Err(e) => Some(Err(e)),
                     });
-                    self.map(as_object, with_ttl, |b, ms| signed(b, ms))?;
+                    self.map(as_object, with_ttl, signed)?;
                 }
             }
             Value::Stream(s) => self.stream(&s)?,
@@ -299,7 +299,7 @@ impl<W: Write> Out<W> {
             id(&mut self.buf, e.id);
             self.buf.extend_from_slice(b",\"fields\":");
             let as_object = all_utf8(e.fields.clone().map(|f| f.map(|(k, _)| k)))?;
-            self.map(as_object, e.fields, |b, v| bytes(b, v))?;
+            self.map(as_object, e.fields, bytes)?;
             self.buf.push(b'}');
         }
         let b = &mut self.buf;

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, as a new machine or CI runs it:
+#   1. installs the real servers the tests start (scripts/test-deps.sh, cached in .test-deps/),
+#   2. checks formatting and lints,
+#   3. builds once and runs every test (unit, doc, corpus goldens, corrupt input, real servers).
+# Fails, never skips, when a real server is missing.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+
+step "installing test servers (cached)"
+bash scripts/test-deps.sh
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+cargo test --workspace --locked
