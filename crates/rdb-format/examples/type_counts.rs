@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use rdb_format::{Decoder, Item, Scratch, Value};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: type_counts FILE.rdb")?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or("usage: type_counts FILE.rdb")?;
     let data = std::fs::read(&path)?;
     let decoder = Decoder::new(&data)?;
     println!("{path}: {}", decoder.version());
@@ -28,7 +30,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Value::Hash(fields) => fields.count() as u64,
                     Value::Stream(stream) => stream.entries().count() as u64,
                 };
-                let slot = counts.entry((record.data_type().as_str(), record.encoding.as_str())).or_default();
+                let slot = counts
+                    .entry((record.data_type().as_str(), record.encoding.as_str()))
+                    .or_default();
                 slot.0 += 1;
                 slot.1 += elements;
                 scratch.reset();

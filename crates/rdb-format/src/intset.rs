@@ -15,6 +15,11 @@ pub struct Intset<'b> {
 }
 
 impl<'b> Intset<'b> {
+    /// Iterates a standalone blob (offsets in errors are relative to its start).
+    pub fn parse(blob: &'b [u8]) -> Result<Self> {
+        Self::new(blob, Origin::new(blob, 0))
+    }
+
     /// Checks the header of `blob` and returns an iterator over its members.
     pub(crate) fn new(blob: &'b [u8], origin: Origin<'b>) -> Result<Self> {
         let (items, width) = intset_header(blob).map_err(|e| origin.nom_error(e))?;

@@ -125,7 +125,9 @@ const PEL_ENTRY_MIN: u64 = 16 + 8 + 1;
 
 fn pel_entry(input: &[u8]) -> PResult<'_, PendingEntry> {
     let (rest, id) = raw_id(input)?;
-    let (rest, delivery_time_ms) = u64_le(rest, "stream PEL delivery time")?;
+    let (rest, delivery_time) = u64_le(rest, "stream PEL delivery time")?;
+    // Times are signed milliseconds (-1 = never).
+    let delivery_time_ms = delivery_time as i64;
     let (rest, delivery_count) = length(rest)?;
     Ok((
         rest,
@@ -140,19 +142,20 @@ fn pel_entry(input: &[u8]) -> PResult<'_, PendingEntry> {
 struct RawConsumer<'b> {
     name: RdbString<'b>,
     name_at: &'b [u8],
-    seen_time_ms: u64,
-    active_time_ms: Option<u64>,
+    seen_time_ms: i64,
+    active_time_ms: Option<i64>,
     pel: &'b [u8],
 }
 
 fn consumer(input: &[u8], version: u8) -> PResult<'_, RawConsumer<'_>> {
     let (rest, name) = rdb_string(input)?;
-    let (mut rest, seen_time_ms) = u64_le(rest, "stream consumer seen time")?;
+    let (mut rest, seen_time) = u64_le(rest, "stream consumer seen time")?;
+    let seen_time_ms = seen_time as i64;
     let mut active_time_ms = None;
     if version >= 3 {
         let (r, t) = u64_le(rest, "stream consumer active time")?;
         rest = r;
-        active_time_ms = Some(t);
+        active_time_ms = Some(t as i64);
     }
     let (rest, n) = count(rest, 16, "stream consumer PEL length")?;
     let (rest, pel) = crate::parse::take_len(rest, n * 16, "stream consumer PEL")?;
@@ -492,7 +495,7 @@ pub struct ConsumerGroup<'b> {
     pub name: Str<'b>,
     /// Last delivered id.
     pub last_delivered_id: StreamId,
-    /// Entries read (layout 2+).
+    /// Entries read (layout 2+); `u64::MAX` when Redis does not know it (`XINFO` shows nil).
     pub entries_read: Option<u64>,
     /// The group's pending entries.
     pub pending: Pending<'b>,
@@ -555,7 +558,7 @@ pub struct PendingEntry {
     /// The entry id.
     pub id: StreamId,
     /// Last delivery time, unix ms.
-    pub delivery_time_ms: u64,
+    pub delivery_time_ms: i64,
     /// Number of deliveries.
     pub delivery_count: u64,
 }
@@ -594,9 +597,9 @@ pub struct Consumer<'b> {
     /// Consumer name.
     pub name: Str<'b>,
     /// Last time the consumer was seen, unix ms.
-    pub seen_time_ms: u64,
-    /// Last time the consumer was active, unix ms (layout 3+).
-    pub active_time_ms: Option<u64>,
+    pub seen_time_ms: i64,
+    /// Last time the consumer was active, unix ms (layout 3+); -1 if never.
+    pub active_time_ms: Option<i64>,
     /// Ids of the entries pending for this consumer.
     pub pending: ConsumerPending<'b>,
 }

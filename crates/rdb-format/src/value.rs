@@ -305,6 +305,24 @@ pub enum Value<'b> {
     Module(Module<'b>),
 }
 
+impl<'b> Value<'b> {
+    /// Decodes a value given its type byte and serialized bytes, as in a `DUMP` payload
+    /// (without its version and CRC trailer). `version` picks the meaning of bytes that
+    /// Redis and Valkey use differently. Errors name offsets relative to `payload`.
+    pub fn decode(
+        type_byte: u8,
+        version: Version,
+        payload: &'b [u8],
+        scratch: &'b Scratch,
+    ) -> Result<Value<'b>> {
+        let enc = Encoding::from_type_byte(type_byte, version)
+            .map_err(|kind| Error::new(0, "value", kind))?;
+        let (rest, ()) = finish(&Origin::new(payload, 0), skip_value(enc, payload))?;
+        let raw = &payload[..payload.len() - rest.len()];
+        decode_value(enc, raw, 0, scratch)
+    }
+}
+
 /// Reads one RDB string that holds a blob, decompressing it into `scratch` if needed.
 pub(crate) fn blob<'b>(
     input: &'b [u8],

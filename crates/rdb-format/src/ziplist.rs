@@ -25,6 +25,11 @@ pub struct Ziplist<'b> {
 }
 
 impl<'b> Ziplist<'b> {
+    /// Iterates a standalone blob (offsets in errors are relative to its start).
+    pub fn parse(blob: &'b [u8]) -> Result<Self> {
+        Self::new(blob, Origin::new(blob, 0))
+    }
+
     /// Checks the header of `blob` and returns an iterator over its entries.
     pub(crate) fn new(blob: &'b [u8], origin: Origin<'b>) -> Result<Self> {
         let (rest, declared) = ziplist_header(blob).map_err(|e| origin.nom_error(e))?;

@@ -21,6 +21,11 @@ pub struct Zipmap<'b> {
 }
 
 impl<'b> Zipmap<'b> {
+    /// Iterates a standalone blob (offsets in errors are relative to its start).
+    pub fn parse(blob: &'b [u8]) -> Result<Self> {
+        Self::new(blob, Origin::new(blob, 0))
+    }
+
     /// Returns an iterator over the pairs of `blob`.
     pub(crate) fn new(blob: &'b [u8], origin: Origin<'b>) -> Result<Self> {
         if blob.is_empty() {

@@ -28,7 +28,10 @@ fn corpus() -> Vec<PathBuf> {
 
 /// Decodes everything, visiting every element. Returns the first error.
 fn walk(data: &[u8], verify: bool) -> Result<u64, rdb_format::Error> {
-    let options = DecoderOptions { verify_checksum: verify, allow_future_versions: true };
+    let options = DecoderOptions {
+        verify_checksum: verify,
+        allow_future_versions: true,
+    };
     let mut scratch = Scratch::new();
     let mut visited = 0u64;
     for item in Decoder::with_options(data, options)? {
@@ -121,7 +124,11 @@ fn truncated_dumps_fail_with_an_offset() {
             cut += step;
         }
     }
-    assert!(started.elapsed() < Duration::from_secs(120), "too slow: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "too slow: {:?}",
+        started.elapsed()
+    );
 }
 
 /// Small deterministic generator (xorshift) so failures reproduce.

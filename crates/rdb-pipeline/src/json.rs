@@ -298,7 +298,9 @@ impl<W: Write> Out<W> {
             self.buf.extend_from_slice(b"{\"id\":");
             id(&mut self.buf, e.id);
             self.buf.extend_from_slice(b",\"fields\":");
-            let as_object = all_utf8(e.fields.clone().map(|f| f.map(|(k, _)| k)))?;
+            // XADD allows a field twice; an object would lose one, so pairs then.
+            let as_object = all_utf8(e.fields.clone().map(|f| f.map(|(k, _)| k)))?
+                && !has_duplicate(e.fields.clone().map(|f| f.map(|(k, _)| k)))?;
             self.map(as_object, e.fields, bytes)?;
             self.buf.push(b'}');
         }
@@ -330,9 +332,14 @@ impl<W: Write> Out<W> {
             bytes(b, g.name);
             b.extend_from_slice(b",\"last_delivered_id\":");
             id(b, g.last_delivered_id);
-            if let Some(n) = g.entries_read {
-                b.extend_from_slice(b",\"entries_read\":");
-                number(b, n);
+            match g.entries_read {
+                // Redis stores "unknown" as -1 in an unsigned length.
+                Some(u64::MAX) => b.extend_from_slice(b",\"entries_read\":null"),
+                Some(n) => {
+                    b.extend_from_slice(b",\"entries_read\":");
+                    number(b, n);
+                }
+                None => {}
             }
             // The group PEL names no consumer; each consumer lists the ids it owns.
             let mut owner: HashMap<StreamId, Str<'_>> = HashMap::new();
@@ -356,7 +363,7 @@ impl<W: Write> Out<W> {
                     None => b.extend_from_slice(b"null"),
                 }
                 b.extend_from_slice(b",\"delivery_time_ms\":");
-                number(b, p.delivery_time_ms);
+                signed(b, p.delivery_time_ms);
                 b.extend_from_slice(b",\"delivery_count\":");
                 number(b, p.delivery_count);
                 b.push(b'}');
@@ -370,9 +377,9 @@ impl<W: Write> Out<W> {
                 b.extend_from_slice(b"{\"name\":");
                 bytes(b, c.name);
                 b.extend_from_slice(b",\"seen_time_ms\":");
-                number(b, c.seen_time_ms);
+                signed(b, c.seen_time_ms);
                 b.extend_from_slice(b",\"active_time_ms\":");
-                number(b, c.active_time_ms.unwrap_or(c.seen_time_ms));
+                signed(b, c.active_time_ms.unwrap_or(c.seen_time_ms));
                 b.extend_from_slice(b",\"pending\":[");
                 for (j, pid) in c.pending.enumerate() {
                     if j > 0 {
@@ -400,6 +407,17 @@ fn all_utf8<'b>(
                 Str::Bytes(b) => std::str::from_utf8(b).is_ok(),
             })
     })
+}
+
+fn has_duplicate<'b>(
+    keys: impl Iterator<Item = rdb_format::Result<Str<'b>>>,
+) -> rdb_format::Result<bool> {
+    let keys: Vec<Str<'b>> = keys.collect::<rdb_format::Result<_>>()?;
+    if keys.len() <= 16 {
+        return Ok(keys.iter().enumerate().any(|(i, k)| keys[..i].contains(k)));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    Ok(!keys.iter().all(|k| seen.insert(*k)))
 }
 
 /// Checks a dump's checksum state and describes it for warnings.
@@ -447,6 +465,8 @@ fn score_json(b: &mut Vec<u8>, x: f64) {
         b.extend_from_slice(b"\"nan\"");
     } else if x.is_infinite() {
         b.extend_from_slice(if x > 0.0 { b"\"inf\"" } else { b"\"-inf\"" });
+    } else if x == 0.0 && x.is_sign_negative() {
+        b.extend_from_slice(b"-0.0");
     } else if x.fract() == 0.0 && x.abs() < 1e15 {
         signed(b, x as i64);
     } else {
