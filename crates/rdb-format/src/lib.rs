@@ -51,7 +51,7 @@ mod version;
 mod ziplist;
 mod zipmap;
 
-pub use crate::crc::{crc64, Crc64Digest};
+pub use crate::crc::{crc64, crc64_combine};
 pub use crate::decoder::{Checksum, Decoder, DecoderOptions, Eof, Item, Record};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::intset::Intset;

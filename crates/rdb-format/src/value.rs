@@ -306,6 +306,22 @@ pub enum Value<'b> {
 }
 
 impl<'b> Value<'b> {
+    /// Decodes every element and counts them: list items, set members, zset members, hash
+    /// fields, stream entries; 1 for strings and module values.
+    pub fn element_count(self) -> Result<u64> {
+        fn count<T>(mut items: impl Iterator<Item = Result<T>>) -> Result<u64> {
+            items.try_fold(0u64, |n, item| item.map(|_| n + 1))
+        }
+        match self {
+            Value::String(_) | Value::Module(_) => Ok(1),
+            Value::List(items) => count(items),
+            Value::Set(members) => count(members),
+            Value::ZSet(members) => count(members),
+            Value::Hash(fields) => count(fields),
+            Value::Stream(stream) => count(stream.entries()),
+        }
+    }
+
     /// Decodes a value given its type byte and serialized bytes, as in a `DUMP` payload
     /// (without its version and CRC trailer). `version` picks the meaning of bytes that
     /// Redis and Valkey use differently. Errors name offsets relative to `payload`.
