@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 
+use crate::filter::Filter;
 use rdb_format::{
     Checksum, Decoder, Eof, HashEntry, Item, Record, Scratch, Str, Stream, StreamId, Value,
 };
@@ -25,10 +26,12 @@ pub enum JsonError {
 }
 
 /// What to write besides the keys.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct JsonOptions {
     /// Also write aux fields, functions and module aux data as their own lines.
     pub with_meta: bool,
+    /// Which keys to write.
+    pub filter: Filter,
 }
 
 /// Flush the line buffer to the output past this size, so huge values stream.
@@ -75,7 +78,11 @@ impl<W: Write> JsonWriter<W> {
     pub fn write_item(&mut self, item: &Item<'_>) -> Result<Option<Eof>, JsonError> {
         self.scratch.reset();
         match item {
-            Item::Record(r) => self.out.record(r, &self.scratch)?,
+            Item::Record(r) => {
+                if self.keep(r)? {
+                    self.out.record(r, &self.scratch)?
+                }
+            }
             Item::Eof(e) => return Ok(Some(*e)),
             _ if !self.options.with_meta => {}
             Item::Aux { key, value } => {
@@ -128,6 +135,19 @@ impl<W: Write> JsonWriter<W> {
         }
         self.out.flush_buf()?;
         Ok(None)
+    }
+
+    fn keep(&self, r: &Record<'_>) -> Result<bool, JsonError> {
+        let f = &self.options.filter;
+        if !f.matches_metadata(r) {
+            return Ok(false);
+        }
+        if f.needs_key() {
+            let mut key = Vec::new();
+            r.key.decode(&self.scratch)?.write_to(&mut key);
+            return Ok(f.matches_key(&key));
+        }
+        Ok(true)
     }
 
     /// Flushes and returns the output.

@@ -5,5 +5,6 @@
 //! JSON object per line, streaming, with memory bounded by the largest single value.
 #![deny(missing_docs)]
 
+pub mod filter;
 pub mod json;
 pub mod source;
