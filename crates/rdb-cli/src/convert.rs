@@ -3,11 +3,21 @@
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use rdb_format::{Decoder, DecoderOptions};
-use rdb_pipeline::json::{checksum_warning, JsonOptions, JsonWriter};
-use rdb_pipeline::source::DumpFile;
+use indicatif::{ProgressBar, ProgressStyle};
+use rdb_format::{DecoderOptions, Eof};
+use rdb_pipeline::export::{self, Export, Status};
+use rdb_pipeline::json::{checksum_warning, JsonOptions, JsonSink};
+use rdb_pipeline::parquet::{Compression, ParquetOptions, ParquetSink};
+use rdb_pipeline::pipeline::{self, FileSummary, PipelineError, PipelineOptions, Progress};
+use serde_json::json;
+
+use crate::UsageError;
 
 use crate::filter_args::FilterArgs;
 use crate::output::write_atomically;
@@ -33,6 +43,30 @@ pub struct ConvertArgs {
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
+    /// Parquet column compression.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    pub compression: CompressionArg,
+
+    /// Bytes of input per parallel chunk (tuning; the output is the same whatever the value).
+    #[arg(long, hide = true)]
+    pub chunk_bytes: Option<u64>,
+
+    /// Export id recorded in export_info.json (Parquet; default: generated).
+    #[arg(long, value_name = "ID")]
+    pub export_id: Option<String>,
+
+    /// Replace a finished export in the --output directory.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Show a progress bar on stderr even when it is not a terminal.
+    #[arg(long, conflicts_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+
     /// Also write aux fields ({"aux":{...}}), functions ({"function":...}) and module aux data.
     #[arg(long)]
     pub with_meta: bool,
@@ -50,55 +84,192 @@ pub struct ConvertArgs {
 }
 
 /// Output formats.
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Newline-delimited JSON, one object per key.
     Json,
+    /// Parquet tables under the --output directory (keys, strings, lists, sets, zsets, hashes,
+    /// streams, stream_*, modules, meta), hive-partitioned by db.
+    Parquet,
+}
+
+/// Parquet column compression.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CompressionArg {
+    /// zstd: small files.
+    Zstd,
+    /// Snappy: faster, bigger.
+    Snappy,
+    /// No compression.
+    None,
 }
 
 pub fn run(args: &ConvertArgs) -> Result<()> {
-    match &args.output {
-        None => convert(
-            args,
-            &mut BufWriter::with_capacity(1 << 20, io::stdout().lock()),
-        ),
-        Some(path) => write_atomically(path, |out| convert(args, out)),
+    match args.format {
+        Format::Json => match &args.output {
+            None => convert_json(args, BufWriter::with_capacity(1 << 20, io::stdout())),
+            Some(path) => write_atomically(path, |out| convert_json(args, out)),
+        },
+        Format::Parquet => export_parquet(args),
     }
 }
 
-fn convert<W: Write>(args: &ConvertArgs, out: &mut W) -> Result<()> {
-    let options = DecoderOptions {
-        verify_checksum: !args.no_verify_checksum,
-        allow_future_versions: args.allow_future_versions,
-    };
-    let Format::Json = args.format;
-    let filter = args.filter.to_filter()?;
-    let mut writer = JsonWriter::new(
-        out,
-        JsonOptions {
-            with_meta: args.with_meta,
-            filter,
+fn pipeline_options(args: &ConvertArgs, default_chunk: u64) -> Result<PipelineOptions> {
+    Ok(PipelineOptions {
+        decoder: DecoderOptions {
+            verify_checksum: !args.no_verify_checksum,
+            allow_future_versions: args.allow_future_versions,
         },
+        filter: args.filter.to_filter()?,
+        chunk_bytes: args.chunk_bytes.unwrap_or(default_chunk).max(1),
+    })
+}
+
+fn show_progress(args: &ConvertArgs) -> bool {
+    !args.no_progress && (args.progress || io::stderr().is_terminal())
+}
+
+fn convert_json<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
+    let options = pipeline_options(args, 4 << 20)?;
+    let sink = JsonSink::new(out, JsonOptions { with_meta: args.with_meta });
+    let progress = Progress::default();
+    let summaries = with_reporter(&progress, show_progress(args), |_| {}, || {
+        pipeline::run(&args.files, &options, &sink, &progress)
+    })?;
+    sink.finish().context("writing output")?;
+    for s in &summaries {
+        warn_about(s);
+    }
+    Ok(())
+}
+
+fn export_parquet(args: &ConvertArgs) -> Result<()> {
+    let Some(dir) = &args.output else {
+        return Err(UsageError("--format parquet needs --output DIR".into()).into());
+    };
+    let options = pipeline_options(args, 32 << 20)?;
+    let id = args.export_id.clone().unwrap_or_else(export::generate_id);
+    let mut settings = serde_json::Map::new();
+    settings.insert("format".into(), json!("parquet"));
+    settings.insert("compression".into(), json!(format!("{:?}", args.compression).to_lowercase()));
+    settings.insert("output".into(), json!(dir.display().to_string()));
+    settings.insert("sources".into(), json!(args.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>()));
+    settings.insert("filters".into(), args.filter.describe());
+    let export = Export::start(dir, &id, args.overwrite, settings)?;
+    let export = Mutex::new(export);
+    let compression = match args.compression {
+        CompressionArg::Zstd => Compression::Zstd,
+        CompressionArg::Snappy => Compression::Snappy,
+        CompressionArg::None => Compression::None,
+    };
+    let sink = ParquetSink::new(dir, ParquetOptions { compression, ..ParquetOptions::default() });
+    let progress = Progress::default();
+    install_ctrlc();
+    let result = with_reporter(
+        &progress,
+        show_progress(args),
+        |p| {
+            let mut e = export.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = e.update(Status::InProgress, p);
+        },
+        || pipeline::run(&args.files, &options, &sink, &progress),
     );
-    for path in &args.files {
-        let file = DumpFile::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let decoder = Decoder::with_options(file.data(), options)
-            .with_context(|| path.display().to_string())?;
-        let eof = match writer.write_dump(decoder) {
-            Ok(eof) => eof,
-            Err(e) => bail!("{}: {e}", path.display()),
-        };
-        if let Some(w) = checksum_warning(&eof) {
-            eprintln!("rdb-convert: warning: {}: {w}", path.display());
-        }
-        if eof.trailing_bytes > 0 {
+    let mut export = export.into_inner().unwrap_or_else(|p| p.into_inner());
+    let stats = sink.stats();
+    export.set("rows", json!(stats.rows));
+    export.set("output_files", json!(stats.files));
+    export.set("output_bytes", json!(stats.bytes));
+    match result {
+        Ok(summaries) => {
+            export.sources_done(&summaries);
+            for s in &summaries {
+                warn_about(s);
+            }
+            let keys = progress.keys_done.load(std::sync::atomic::Ordering::Relaxed);
+            export.finish(Status::Complete, &progress, None)?;
             eprintln!(
-                "rdb-convert: warning: {}: {} bytes after the end of the dump ignored",
-                path.display(),
-                eof.trailing_bytes
+                "rdb-convert: export {id} complete: {keys} keys, {} files, {} bytes in {}",
+                stats.files,
+                stats.bytes,
+                dir.display()
             );
+            Ok(())
+        }
+        Err(e) => {
+            let status = if matches!(e, PipelineError::Canceled) { Status::Canceled } else { Status::Failed };
+            let cause = e.to_string();
+            export.finish(status, &progress, Some(cause.clone()))?;
+            Err(anyhow::anyhow!("export {id} {}: {cause}; manifest in {}", status.as_str(), dir.join(export::MANIFEST).display()))
         }
     }
-    writer.finish().context("writing output")?;
-    Ok(())
+}
+
+/// Ctrl-C raises a flag that the reporter thread passes to the pipeline, which stops at the
+/// next chunk; the sink then removes what it wrote.
+fn install_ctrlc() {
+    // Fails only if a handler is already installed, which is then the one that counts.
+    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
+}
+
+static CANCEL: AtomicBool = AtomicBool::new(false);
+
+/// Runs `work` while a thread refreshes the progress bar and calls `tick` twice a second.
+fn with_reporter<T: Send>(
+    progress: &Progress,
+    bar: bool,
+    tick: impl Fn(&Progress) + Sync,
+    work: impl FnOnce() -> T + Send,
+) -> T {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let bar = bar.then(|| {
+                let b = ProgressBar::new(0);
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                b
+            });
+            let started = std::time::Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                if CANCEL.load(Ordering::Relaxed) {
+                    progress.cancel.store(true, Ordering::Relaxed);
+                }
+                tick(progress);
+                if let Some(b) = &bar {
+                    b.set_length(progress.bytes_total.load(Ordering::Relaxed));
+                    b.set_position(progress.bytes_done.load(Ordering::Relaxed));
+                    let keys = progress.keys_done.load(Ordering::Relaxed);
+                    let secs = started.elapsed().as_secs_f64().max(0.001);
+                    b.set_message(format!("{keys} keys ({:.0} keys/s)", keys as f64 / secs));
+                }
+                for _ in 0..10 {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+        });
+        let result = work();
+        done.store(true, Ordering::Relaxed);
+        result
+    })
+}
+
+fn warn_about(s: &FileSummary) {
+    let path = s.info.path.display();
+    let end = Eof { offset: 0, checksum: s.checksum, trailing_bytes: s.trailing_bytes };
+    if let Some(w) = checksum_warning(&end) {
+        eprintln!("rdb-convert: warning: {path}: {w}");
+    }
+    if s.trailing_bytes > 0 {
+        eprintln!("rdb-convert: warning: {path}: {} bytes after the end of the dump ignored", s.trailing_bytes);
+    }
 }

@@ -68,6 +68,18 @@ impl From<TypeArg> for Type {
 }
 
 impl FilterArgs {
+    /// The filters as given, for manifests.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "db": self.dbs,
+            "key": self.key_glob,
+            "key_regex": self.key_regex,
+            "type": self.types.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>(),
+            "expiry": format!("{:?}", self.expiry),
+            "min_size": self.min_size,
+        })
+    }
+
     /// The pipeline filter these flags describe.
     pub fn to_filter(&self) -> Result<Filter> {
         let key_regex = match &self.key_regex {

@@ -175,6 +175,8 @@ pub struct Decoder<'a> {
     version: Version,
     options: DecoderOptions,
     db: u64,
+    /// Stop (without an EOF item) on reaching this offset; see [`Decoder::resume`].
+    end: usize,
     done: bool,
 }
 
@@ -203,8 +205,23 @@ impl<'a> Decoder<'a> {
             version,
             options,
             db: 0,
+            end: usize::MAX,
             done: false,
         })
+    }
+
+    /// A decoder over the items between `start` and `end` of a dump already opened by
+    /// another decoder: `start` and `end` must be item boundaries ([`Decoder::position`]
+    /// between items) and `db` the database selected at `start`. Yields no `Eof`; lets
+    /// chunks of one dump be decoded in parallel.
+    pub fn resume(data: &'a [u8], version: Version, options: DecoderOptions, start: u64, end: u64, db: u64) -> Self {
+        let end = (end as usize).min(data.len());
+        Decoder { data, pos: (start as usize).min(end), version, options, db, end, done: false }
+    }
+
+    /// The database selected at the current position.
+    pub fn db(&self) -> u64 {
+        self.db
     }
 
     /// The file's version.
@@ -251,7 +268,7 @@ impl<'a> Decoder<'a> {
 
     /// The next item, `Ok(None)` after the end or an error.
     pub fn next_item(&mut self) -> Result<Option<Item<'a>>> {
-        if self.done {
+        if self.done || self.pos >= self.end {
             return Ok(None);
         }
         let r = self.read_item();

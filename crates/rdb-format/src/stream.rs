@@ -621,6 +621,8 @@ impl Iterator for ConsumerPending<'_> {
     }
 }
 
+impl ExactSizeIterator for ConsumerPending<'_> {}
+
 /// Iterator over a group's consumers.
 #[derive(Clone, Debug)]
 pub struct Consumers<'b> {

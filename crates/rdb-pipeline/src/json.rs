@@ -8,8 +8,10 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::sync::Mutex;
 
-use crate::filter::Filter;
+use crate::pipeline::{Chunk, PipelineError, Result as PipelineResult, Sink};
+
 use rdb_format::{
     Checksum, Decoder, Eof, HashEntry, Item, Record, Scratch, Str, Stream, StreamId, Value,
 };
@@ -30,8 +32,6 @@ pub enum JsonError {
 pub struct JsonOptions {
     /// Also write aux fields, functions and module aux data as their own lines.
     pub with_meta: bool,
-    /// Which keys to write.
-    pub filter: Filter,
 }
 
 /// Flush the line buffer to the output past this size, so huge values stream.
@@ -48,6 +48,8 @@ pub struct JsonWriter<W: Write> {
 struct Out<W: Write> {
     out: W,
     buf: Vec<u8>,
+    /// Flush `buf` into `out` as it grows; off when `buf` is the result.
+    stream: bool,
 }
 
 impl<W: Write> JsonWriter<W> {
@@ -57,6 +59,7 @@ impl<W: Write> JsonWriter<W> {
             out: Out {
                 out,
                 buf: Vec::with_capacity(FLUSH_AT * 2),
+                stream: true,
             },
             scratch: Scratch::new(),
             options,
@@ -77,77 +80,9 @@ impl<W: Write> JsonWriter<W> {
     /// Writes one item; returns the end-of-file information for `Item::Eof`.
     pub fn write_item(&mut self, item: &Item<'_>) -> Result<Option<Eof>, JsonError> {
         self.scratch.reset();
-        match item {
-            Item::Record(r) => {
-                if self.keep(r)? {
-                    self.out.record(r, &self.scratch)?
-                }
-            }
-            Item::Eof(e) => return Ok(Some(*e)),
-            _ if !self.options.with_meta => {}
-            Item::Aux { key, value } => {
-                self.out.buf.extend_from_slice(b"{\"aux\":{\"key\":");
-                bytes(&mut self.out.buf, key.decode(&self.scratch)?);
-                self.out.buf.extend_from_slice(b",\"value\":");
-                bytes(&mut self.out.buf, value.decode(&self.scratch)?);
-                self.out.buf.extend_from_slice(b"}}\n");
-            }
-            Item::Function { code } => {
-                self.out.buf.extend_from_slice(b"{\"function\":");
-                bytes(&mut self.out.buf, code.decode(&self.scratch)?);
-                self.out.buf.extend_from_slice(b"}\n");
-            }
-            Item::FunctionPreGa {
-                name,
-                engine,
-                description,
-                code,
-            } => {
-                self.out.buf.extend_from_slice(b"{\"function\":");
-                bytes(&mut self.out.buf, code.decode(&self.scratch)?);
-                self.out.buf.extend_from_slice(b",\"name\":");
-                bytes(&mut self.out.buf, name.decode(&self.scratch)?);
-                self.out.buf.extend_from_slice(b",\"engine\":");
-                bytes(&mut self.out.buf, engine.decode(&self.scratch)?);
-                if let Some(d) = description {
-                    self.out.buf.extend_from_slice(b",\"description\":");
-                    bytes(&mut self.out.buf, d.decode(&self.scratch)?);
-                }
-                self.out.buf.extend_from_slice(b"}\n");
-            }
-            Item::ModuleAux { id, when, raw } => {
-                self.out
-                    .buf
-                    .extend_from_slice(b"{\"module_aux\":{\"module\":");
-                string(&mut self.out.buf, &id.name());
-                self.out.buf.extend_from_slice(b",\"version\":");
-                number(&mut self.out.buf, id.version());
-                self.out.buf.extend_from_slice(b",\"when\":");
-                number(&mut self.out.buf, *when);
-                self.out.buf.extend_from_slice(b",\"raw\":");
-                base64_object(&mut self.out.buf, raw);
-                self.out.buf.extend_from_slice(b"}}\n");
-            }
-            Item::SelectDb { .. }
-            | Item::ResizeDb { .. }
-            | Item::SlotInfo { .. }
-            | Item::SlotImport { .. } => {}
-        }
+        let eof = self.out.item(item, &self.scratch, self.options.with_meta)?;
         self.out.flush_buf()?;
-        Ok(None)
-    }
-
-    fn keep(&self, r: &Record<'_>) -> Result<bool, JsonError> {
-        let f = &self.options.filter;
-        if !f.matches_metadata(r) {
-            return Ok(false);
-        }
-        if f.needs_key() {
-            let mut key = Vec::new();
-            r.key.decode(&self.scratch)?.write_to(&mut key);
-            return Ok(f.matches_key(&key));
-        }
-        Ok(true)
+        Ok(eof)
     }
 
     /// Flushes and returns the output.
@@ -159,6 +94,61 @@ impl<W: Write> JsonWriter<W> {
 }
 
 impl<W: Write> Out<W> {
+    /// Appends one item's line (if it has one).
+    fn item(&mut self, item: &Item<'_>, scratch: &Scratch, with_meta: bool) -> Result<Option<Eof>, JsonError> {
+        match item {
+            Item::Record(r) => self.record(r, scratch)?,
+            Item::Eof(e) => return Ok(Some(*e)),
+            _ if !with_meta => {}
+            Item::Aux { key, value } => {
+                self.buf.extend_from_slice(b"{\"aux\":{\"key\":");
+                bytes(&mut self.buf, key.decode(scratch)?);
+                self.buf.extend_from_slice(b",\"value\":");
+                bytes(&mut self.buf, value.decode(scratch)?);
+                self.buf.extend_from_slice(b"}}\n");
+            }
+            Item::Function { code } => {
+                self.buf.extend_from_slice(b"{\"function\":");
+                bytes(&mut self.buf, code.decode(scratch)?);
+                self.buf.extend_from_slice(b"}\n");
+            }
+            Item::FunctionPreGa {
+                name,
+                engine,
+                description,
+                code,
+            } => {
+                self.buf.extend_from_slice(b"{\"function\":");
+                bytes(&mut self.buf, code.decode(scratch)?);
+                self.buf.extend_from_slice(b",\"name\":");
+                bytes(&mut self.buf, name.decode(scratch)?);
+                self.buf.extend_from_slice(b",\"engine\":");
+                bytes(&mut self.buf, engine.decode(scratch)?);
+                if let Some(d) = description {
+                    self.buf.extend_from_slice(b",\"description\":");
+                    bytes(&mut self.buf, d.decode(scratch)?);
+                }
+                self.buf.extend_from_slice(b"}\n");
+            }
+            Item::ModuleAux { id, when, raw } => {
+                self.buf.extend_from_slice(b"{\"module_aux\":{\"module\":");
+                string(&mut self.buf, &id.name());
+                self.buf.extend_from_slice(b",\"version\":");
+                number(&mut self.buf, id.version());
+                self.buf.extend_from_slice(b",\"when\":");
+                number(&mut self.buf, *when);
+                self.buf.extend_from_slice(b",\"raw\":");
+                base64_object(&mut self.buf, raw);
+                self.buf.extend_from_slice(b"}}\n");
+            }
+            Item::SelectDb { .. }
+            | Item::ResizeDb { .. }
+            | Item::SlotInfo { .. }
+            | Item::SlotImport { .. } => {}
+        }
+        Ok(None)
+    }
+
     fn flush_buf(&mut self) -> io::Result<()> {
         if !self.buf.is_empty() {
             self.out.write_all(&self.buf)?;
@@ -168,7 +158,7 @@ impl<W: Write> Out<W> {
     }
 
     fn maybe_flush(&mut self) -> io::Result<()> {
-        if self.buf.len() >= FLUSH_AT {
+        if self.stream && self.buf.len() >= FLUSH_AT {
             self.flush_buf()?;
         }
         Ok(())
@@ -414,6 +404,53 @@ impl<W: Write> Out<W> {
         }
         self.buf.extend_from_slice(b"]}");
         Ok(())
+    }
+}
+
+/// The NDJSON sink of the parallel pipeline: chunks become lines on worker threads and are
+/// written to `W` in file order.
+pub struct JsonSink<W: Write + Send> {
+    out: Mutex<W>,
+    options: JsonOptions,
+}
+
+impl<W: Write + Send> JsonSink<W> {
+    /// A sink writing into `out`.
+    pub fn new(out: W, options: JsonOptions) -> Self {
+        JsonSink { out: Mutex::new(out), options }
+    }
+
+    /// Flushes and returns the output.
+    pub fn finish(self) -> io::Result<W> {
+        let mut out = self.out.into_inner().unwrap_or_else(|p| p.into_inner());
+        out.flush()?;
+        Ok(out)
+    }
+}
+
+impl<W: Write + Send> Sink for JsonSink<W> {
+    type Part = Vec<u8>;
+
+    fn process<'a>(
+        &self,
+        chunk: &Chunk,
+        items: &mut dyn Iterator<Item = PipelineResult<Item<'a>>>,
+        scratch: &mut Scratch,
+    ) -> PipelineResult<Vec<u8>> {
+        let mut out = Out { out: io::sink(), buf: Vec::new(), stream: false };
+        for item in items {
+            out.item(&item?, scratch, self.options.with_meta).map_err(|e| match e {
+                JsonError::Decode(error) => PipelineError::Decode { path: chunk.file.path.clone(), error },
+                JsonError::Io(e) => PipelineError::Sink(e.to_string()),
+            })?;
+            scratch.reset();
+        }
+        Ok(out.buf)
+    }
+
+    fn commit(&self, _chunk: &Chunk, part: Vec<u8>) -> PipelineResult<()> {
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        out.write_all(&part).map_err(|e| PipelineError::Sink(format!("writing output: {e}")))
     }
 }
 

@@ -5,6 +5,9 @@
 //! JSON object per line, streaming, with memory bounded by the largest single value.
 #![deny(missing_docs)]
 
+pub mod export;
 pub mod filter;
 pub mod json;
+pub mod parquet;
+pub mod pipeline;
 pub mod source;

@@ -1378,6 +1378,12 @@ fn compare_aux(server: &Server, con: &mut Connection, dump: &Dump, mm: &mut Mism
 /// The whole round trip for one server kind: start, fill, SAVE, convert,
 /// compare. Panics listing every mismatch.
 pub fn round_trip(kind: Kind) {
+    round_trip_with(kind, &|rdb| run_convert(rdb, &["--format", "json", "--with-meta"]));
+}
+
+/// The round trip with another way of producing the NDJSON from the dump (e.g. through a
+/// Parquet export read back by DuckDB).
+pub fn round_trip_with(kind: Kind, convert: &dyn Fn(&Path) -> String) {
     let t0 = std::time::Instant::now();
     let server = Server::start(kind);
     let mut con = server.conn();
@@ -1386,7 +1392,7 @@ pub fn round_trip(kind: Kind) {
     let snap = snapshot(&mut con);
     let t_fill = t0.elapsed();
 
-    let text = run_convert(&rdb, &["--format", "json", "--with-meta"]);
+    let text = convert(&rdb);
     let mut mm = Mismatches::default();
     let dump = parse_ndjson(&text, &mut mm);
     let stats = compare_all(&server, &mut con, &snap, &dump, &mut mm);
