@@ -51,6 +51,10 @@ pub struct ConvertArgs {
     #[arg(long, hide = true)]
     pub chunk_bytes: Option<u64>,
 
+    /// Rows per Parquet row group at most (tuning; row groups are also cut at 128 MiB).
+    #[arg(long, hide = true)]
+    pub row_group_rows: Option<usize>,
+
     /// Export id recorded in export_info.json (Parquet; default: generated).
     #[arg(long, value_name = "ID")]
     pub export_id: Option<String>,
@@ -131,11 +135,19 @@ fn show_progress(args: &ConvertArgs) -> bool {
 
 fn convert_json<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
     let options = pipeline_options(args, 4 << 20)?;
-    let sink = JsonSink::new(out, JsonOptions { with_meta: args.with_meta });
+    let sink = JsonSink::new(
+        out,
+        JsonOptions {
+            with_meta: args.with_meta,
+        },
+    );
     let progress = Progress::default();
-    let summaries = with_reporter(&progress, show_progress(args), |_| {}, || {
-        pipeline::run(&args.files, &options, &sink, &progress)
-    })?;
+    let summaries = with_reporter(
+        &progress,
+        show_progress(args),
+        |_| {},
+        || pipeline::run(&args.files, &options, &sink, &progress),
+    )?;
     sink.finish().context("writing output")?;
     for s in &summaries {
         warn_about(s);
@@ -151,9 +163,19 @@ fn export_parquet(args: &ConvertArgs) -> Result<()> {
     let id = args.export_id.clone().unwrap_or_else(export::generate_id);
     let mut settings = serde_json::Map::new();
     settings.insert("format".into(), json!("parquet"));
-    settings.insert("compression".into(), json!(format!("{:?}", args.compression).to_lowercase()));
+    settings.insert(
+        "compression".into(),
+        json!(format!("{:?}", args.compression).to_lowercase()),
+    );
     settings.insert("output".into(), json!(dir.display().to_string()));
-    settings.insert("sources".into(), json!(args.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>()));
+    settings.insert(
+        "sources".into(),
+        json!(args
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()),
+    );
     settings.insert("filters".into(), args.filter.describe());
     let export = Export::start(dir, &id, args.overwrite, settings)?;
     let export = Mutex::new(export);
@@ -162,7 +184,14 @@ fn export_parquet(args: &ConvertArgs) -> Result<()> {
         CompressionArg::Snappy => Compression::Snappy,
         CompressionArg::None => Compression::None,
     };
-    let sink = ParquetSink::new(dir, ParquetOptions { compression, ..ParquetOptions::default() });
+    let mut parquet = ParquetOptions {
+        compression,
+        ..ParquetOptions::default()
+    };
+    if let Some(rows) = args.row_group_rows {
+        parquet.row_group_rows = rows.max(1);
+    }
+    let sink = ParquetSink::new(dir, parquet);
     let progress = Progress::default();
     install_ctrlc();
     let result = with_reporter(
@@ -185,7 +214,9 @@ fn export_parquet(args: &ConvertArgs) -> Result<()> {
             for s in &summaries {
                 warn_about(s);
             }
-            let keys = progress.keys_done.load(std::sync::atomic::Ordering::Relaxed);
+            let keys = progress
+                .keys_done
+                .load(std::sync::atomic::Ordering::Relaxed);
             export.finish(Status::Complete, &progress, None)?;
             eprintln!(
                 "rdb-convert: export {id} complete: {keys} keys, {} files, {} bytes in {}",
@@ -196,10 +227,18 @@ fn export_parquet(args: &ConvertArgs) -> Result<()> {
             Ok(())
         }
         Err(e) => {
-            let status = if matches!(e, PipelineError::Canceled) { Status::Canceled } else { Status::Failed };
+            let status = if matches!(e, PipelineError::Canceled) {
+                Status::Canceled
+            } else {
+                Status::Failed
+            };
             let cause = e.to_string();
             export.finish(status, &progress, Some(cause.clone()))?;
-            Err(anyhow::anyhow!("export {id} {}: {cause}; manifest in {}", status.as_str(), dir.join(export::MANIFEST).display()))
+            Err(anyhow::anyhow!(
+                "export {id} {}: {cause}; manifest in {}",
+                status.as_str(),
+                dir.join(export::MANIFEST).display()
+            ))
         }
     }
 }
@@ -265,11 +304,18 @@ fn with_reporter<T: Send>(
 
 fn warn_about(s: &FileSummary) {
     let path = s.info.path.display();
-    let end = Eof { offset: 0, checksum: s.checksum, trailing_bytes: s.trailing_bytes };
+    let end = Eof {
+        offset: 0,
+        checksum: s.checksum,
+        trailing_bytes: s.trailing_bytes,
+    };
     if let Some(w) = checksum_warning(&end) {
         eprintln!("rdb-convert: warning: {path}: {w}");
     }
     if s.trailing_bytes > 0 {
-        eprintln!("rdb-convert: warning: {path}: {} bytes after the end of the dump ignored", s.trailing_bytes);
+        eprintln!(
+            "rdb-convert: warning: {path}: {} bytes after the end of the dump ignored",
+            s.trailing_bytes
+        );
     }
 }

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 mod convert;
 mod filter_args;
 mod output;
+mod seed;
+mod split;
 
 /// Convert Redis and Valkey RDB dumps (RDB 1–12, VALKEY080/081, Redis 8.6+ where known) to
 /// NDJSON: one JSON object per key, in file order.
@@ -36,6 +38,12 @@ struct Cli {
 enum Command {
     /// Convert dumps (the default when no subcommand is given).
     Convert(convert::ConvertArgs),
+    /// Seed a running Redis/Valkey (standalone or cluster) from dumps with RESTORE.
+    Seed(seed::SeedArgs),
+    /// Split a dump into one RDB file per cluster shard.
+    Split(split::SplitArgs),
+    /// Write a smaller RDB with only the keys the filters select.
+    Filter(split::FilterArgs2),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +51,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => convert::run(&cli.convert),
         Some(Command::Convert(args)) => convert::run(&args),
+        Some(Command::Seed(args)) => seed::run(&args),
+        Some(Command::Split(args)) => split::run_split(&args),
+        Some(Command::Filter(args)) => split::run_filter(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

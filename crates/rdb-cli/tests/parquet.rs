@@ -16,21 +16,36 @@ fn bin() -> &'static str {
 }
 
 fn scratch_dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("parquet-{name}-{}", std::process::id()));
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("parquet-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
 }
 
 /// Exports `rdb` to Parquet with `args` into `dir`; panics with stderr on failure.
 fn export(rdb: &Path, dir: &Path, args: &[&str]) {
-    let out = Command::new(bin()).arg(rdb).args(["--format", "parquet", "-o"]).arg(dir).args(args).output().unwrap();
-    assert!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin())
+        .arg(rdb)
+        .args(["--format", "parquet", "-o"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// DuckDB's view of an export, as our NDJSON.
 fn read_back(dir: &Path) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/parquet_to_ndjson.py");
-    let out = Command::new("python3").arg(script).arg(dir).output().expect("python3");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(dir)
+        .output()
+        .expect("python3");
     assert!(
         out.status.success(),
         "reading Parquet with DuckDB failed (is `pip install duckdb` done? scripts/test-deps.sh does it): {}",

@@ -214,9 +214,24 @@ impl<'a> Decoder<'a> {
     /// another decoder: `start` and `end` must be item boundaries ([`Decoder::position`]
     /// between items) and `db` the database selected at `start`. Yields no `Eof`; lets
     /// chunks of one dump be decoded in parallel.
-    pub fn resume(data: &'a [u8], version: Version, options: DecoderOptions, start: u64, end: u64, db: u64) -> Self {
+    pub fn resume(
+        data: &'a [u8],
+        version: Version,
+        options: DecoderOptions,
+        start: u64,
+        end: u64,
+        db: u64,
+    ) -> Self {
         let end = (end as usize).min(data.len());
-        Decoder { data, pos: (start as usize).min(end), version, options, db, end, done: false }
+        Decoder {
+            data,
+            pos: (start as usize).min(end),
+            version,
+            options,
+            db,
+            end,
+            done: false,
+        }
     }
 
     /// The database selected at the current position.

@@ -37,6 +37,7 @@
 pub mod consts;
 mod crc;
 mod decoder;
+pub mod encode;
 mod error;
 mod intset;
 mod listpack;

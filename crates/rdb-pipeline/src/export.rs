@@ -68,12 +68,18 @@ pub enum ExportError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ExportError + '_ {
-    move |error| ExportError::Io { path: path.to_path_buf(), error }
+    move |error| ExportError::Io {
+        path: path.to_path_buf(),
+        error,
+    }
 }
 
 /// Unix time in milliseconds.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// A running export: owns the directory's lock and writes the manifest.
@@ -89,7 +95,12 @@ impl Export {
     /// Takes the directory for export `id`: fails if an export is running there, or if one
     /// finished there and `overwrite` is off. With `overwrite`, the old tables are removed.
     /// `settings` (format, filters, sources...) are recorded in the manifest as given.
-    pub fn start(dir: &Path, id: &str, overwrite: bool, settings: Map<String, Json>) -> Result<Export, ExportError> {
+    pub fn start(
+        dir: &Path,
+        id: &str,
+        overwrite: bool,
+        settings: Map<String, Json>,
+    ) -> Result<Export, ExportError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
         let lock = dir.join(LOCK);
         match OpenOptions::new().write(true).create_new(true).open(&lock) {
@@ -134,7 +145,12 @@ impl Export {
         manifest.insert("start_time_ms".into(), json!(now_ms()));
         manifest.insert("end_time_ms".into(), Json::Null);
         manifest.insert("progress_percent".into(), json!(0.0));
-        let export = Export { dir: dir.to_path_buf(), id: id.to_string(), manifest, warnings: Vec::new() };
+        let export = Export {
+            dir: dir.to_path_buf(),
+            id: id.to_string(),
+            manifest,
+            warnings: Vec::new(),
+        };
         export.write().map_err(release)?;
         Ok(export)
     }
@@ -158,14 +174,27 @@ impl Export {
     pub fn update(&mut self, status: Status, progress: &Progress) -> Result<(), ExportError> {
         let total = progress.bytes_total.load(Ordering::Relaxed);
         let done = progress.bytes_done.load(Ordering::Relaxed);
-        let percent = if total == 0 { 100.0 } else { (done as f64 * 1000.0 / total as f64).round() / 10.0 };
-        self.manifest.insert("status".into(), json!(status.as_str()));
-        self.manifest.insert("progress_percent".into(), json!(percent));
+        let percent = if total == 0 {
+            100.0
+        } else {
+            (done as f64 * 1000.0 / total as f64).round() / 10.0
+        };
+        self.manifest
+            .insert("status".into(), json!(status.as_str()));
+        self.manifest
+            .insert("progress_percent".into(), json!(percent));
         self.manifest.insert("bytes_read".into(), json!(done));
         self.manifest.insert("bytes_total".into(), json!(total));
-        self.manifest.insert("keys_exported".into(), json!(progress.keys_done.load(Ordering::Relaxed)));
-        self.manifest.insert("keys_filtered_out".into(), json!(progress.keys_skipped.load(Ordering::Relaxed)));
-        self.manifest.insert("warnings".into(), json!(self.warnings));
+        self.manifest.insert(
+            "keys_exported".into(),
+            json!(progress.keys_done.load(Ordering::Relaxed)),
+        );
+        self.manifest.insert(
+            "keys_filtered_out".into(),
+            json!(progress.keys_skipped.load(Ordering::Relaxed)),
+        );
+        self.manifest
+            .insert("warnings".into(), json!(self.warnings));
         self.write()
     }
 
@@ -177,14 +206,18 @@ impl Export {
             let checksum = match s.checksum {
                 Checksum::Verified(_) => "ok",
                 Checksum::NotComputed => {
-                    self.warnings.push(format!("checksum not computed in file {path}"));
+                    self.warnings
+                        .push(format!("checksum not computed in file {path}"));
                     "not computed"
                 }
                 Checksum::NotVerified(_) => "not verified",
                 Checksum::Absent => "absent (RDB < 5)",
             };
             if s.trailing_bytes > 0 {
-                self.warnings.push(format!("{} bytes after the end of the dump in file {path} ignored", s.trailing_bytes));
+                self.warnings.push(format!(
+                    "{} bytes after the end of the dump in file {path} ignored",
+                    s.trailing_bytes
+                ));
             }
             sources.push(json!({
                 "path": path,
@@ -198,7 +231,12 @@ impl Export {
 
     /// Ends the export with `status` (and the failure's cause), writes the manifest a last
     /// time and releases the lock.
-    pub fn finish(mut self, status: Status, progress: &Progress, cause: Option<String>) -> Result<(), ExportError> {
+    pub fn finish(
+        mut self,
+        status: Status,
+        progress: &Progress,
+        cause: Option<String>,
+    ) -> Result<(), ExportError> {
         self.manifest.insert("end_time_ms".into(), json!(now_ms()));
         self.manifest.insert("failure_cause".into(), json!(cause));
         let result = self.update(status, progress);
@@ -209,7 +247,8 @@ impl Export {
     fn write(&self) -> Result<(), ExportError> {
         let path = self.dir.join(MANIFEST);
         let tmp = self.dir.join(format!(".{MANIFEST}.tmp"));
-        let text = serde_json::to_string_pretty(&Json::Object(self.manifest.clone())).unwrap_or_default();
+        let text =
+            serde_json::to_string_pretty(&Json::Object(self.manifest.clone())).unwrap_or_default();
         fs::write(&tmp, text + "\n").map_err(io(&tmp))?;
         fs::rename(&tmp, &path).map_err(io(&path))
     }

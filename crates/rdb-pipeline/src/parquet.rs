@@ -13,7 +13,9 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use arrow_array::builder::{BinaryBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
+use arrow_array::builder::{
+    BinaryBuilder, Float64Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
@@ -50,7 +52,12 @@ pub struct ParquetOptions {
 
 impl Default for ParquetOptions {
     fn default() -> Self {
-        ParquetOptions { compression: Compression::Zstd, row_group_bytes: 128 << 20, row_group_rows: 1 << 20, batch_bytes: 8 << 20 }
+        ParquetOptions {
+            compression: Compression::Zstd,
+            row_group_bytes: 128 << 20,
+            row_group_rows: 1 << 20,
+            batch_bytes: 8 << 20,
+        }
     }
 }
 
@@ -122,8 +129,19 @@ impl Table {
             Table::Lists => &[KEY, ("index", I64), ("value", Bytes)],
             Table::Sets => &[KEY, ("member", Bytes)],
             Table::ZSets => &[KEY, ("member", Bytes), ("score", F64)],
-            Table::Hashes => &[KEY, ("field", Bytes), ("value", Bytes), ("field_expire_ms", Time)],
-            Table::Streams => &[KEY, ("id_ms", I64), ("id_seq", I64), ("field", Bytes), ("value", Bytes)],
+            Table::Hashes => &[
+                KEY,
+                ("field", Bytes),
+                ("value", Bytes),
+                ("field_expire_ms", Time),
+            ],
+            Table::Streams => &[
+                KEY,
+                ("id_ms", I64),
+                ("id_seq", I64),
+                ("field", Bytes),
+                ("value", Bytes),
+            ],
             Table::StreamMeta => &[
                 KEY,
                 ("length", I64),
@@ -160,7 +178,12 @@ impl Table {
                 ("pending", I64),
             ],
             Table::Modules => &[KEY, ("module", Text), ("version", I64), ("raw", Bytes)],
-            Table::Meta => &[("file", Text), ("kind", Text), ("name", Bytes), ("value", Bytes)],
+            Table::Meta => &[
+                ("file", Text),
+                ("kind", Text),
+                ("name", Bytes),
+                ("value", Bytes),
+            ],
         }
     }
 
@@ -175,9 +198,11 @@ impl Table {
                 Kind::Text => fields.push(Field::new(name, DataType::Utf8, false)),
                 Kind::I64 => fields.push(Field::new(name, DataType::Int64, true)),
                 Kind::F64 => fields.push(Field::new(name, DataType::Float64, true)),
-                Kind::Time => {
-                    fields.push(Field::new(name, DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), true))
-                }
+                Kind::Time => fields.push(Field::new(
+                    name,
+                    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                    true,
+                )),
             }
         }
         Arc::new(Schema::new(fields))
@@ -211,10 +236,16 @@ impl Builder {
                 Kind::Text => cols.push(Col::Text(StringBuilder::new())),
                 Kind::I64 => cols.push(Col::I64(Int64Builder::new())),
                 Kind::F64 => cols.push(Col::F64(Float64Builder::new())),
-                Kind::Time => cols.push(Col::Time(TimestampMillisecondBuilder::new().with_timezone("UTC"))),
+                Kind::Time => cols.push(Col::Time(
+                    TimestampMillisecondBuilder::new().with_timezone("UTC"),
+                )),
             }
         }
-        Builder { cols, rows: 0, bytes: 0 }
+        Builder {
+            cols,
+            rows: 0,
+            bytes: 0,
+        }
     }
 
     fn row(&mut self) -> Row<'_> {
@@ -238,7 +269,8 @@ impl Builder {
             .collect();
         self.rows = 0;
         self.bytes = 0;
-        RecordBatch::try_new(schema.clone(), arrays).map_err(|e| PipelineError::Sink(format!("building a batch: {e}")))
+        RecordBatch::try_new(schema.clone(), arrays)
+            .map_err(|e| PipelineError::Sink(format!("building a batch: {e}")))
     }
 }
 
@@ -387,7 +419,13 @@ impl ParquetSink {
             .set_max_row_group_bytes(Some(options.row_group_bytes))
             .set_max_row_group_row_count(Some(options.row_group_rows))
             .build();
-        ParquetSink { dir: dir.into(), options, props, stats: Mutex::new(ParquetStats::default()), created: Mutex::new(Vec::new()) }
+        ParquetSink {
+            dir: dir.into(),
+            options,
+            props,
+            stats: Mutex::new(ParquetStats::default()),
+            created: Mutex::new(Vec::new()),
+        }
     }
 
     /// Rows, files and bytes committed so far.
@@ -409,11 +447,22 @@ impl ParquetSink {
         let path = dir.join(&name);
         let tmp = dir.join(format!(".{name}.tmp"));
         let file = File::create(&tmp).map_err(|e| Self::io_err(&tmp, e))?;
-        self.created.lock().unwrap_or_else(|p| p.into_inner()).push(tmp.clone());
+        self.created
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(tmp.clone());
         let schema = table.schema();
         let writer = ArrowWriter::try_new(file, schema.clone(), Some(self.props.clone()))
             .map_err(|e| Self::io_err(&tmp, e))?;
-        Ok(PartWriter { table, builder: Builder::new(table), schema, writer, tmp, path, rows: 0 })
+        Ok(PartWriter {
+            table,
+            builder: Builder::new(table),
+            schema,
+            writer,
+            tmp,
+            path,
+            rows: 0,
+        })
     }
 }
 
@@ -451,8 +500,15 @@ impl ChunkTables<'_> {
         parts.sort_by_key(|p| p.tmp.clone());
         for mut p in parts {
             flush_batch(&mut p)?;
-            p.writer.close().map_err(|e| ParquetSink::io_err(&p.tmp, e))?;
-            written.push(WrittenPart { table: p.table.name(), tmp: p.tmp, path: p.path, rows: p.rows });
+            p.writer
+                .close()
+                .map_err(|e| ParquetSink::io_err(&p.tmp, e))?;
+            written.push(WrittenPart {
+                table: p.table.name(),
+                tmp: p.tmp,
+                path: p.path,
+                rows: p.rows,
+            });
         }
         Ok(written)
     }
@@ -463,11 +519,16 @@ fn flush_batch(p: &mut PartWriter) -> Result<()> {
         return Ok(());
     }
     let batch = p.builder.finish(&p.schema)?;
-    p.writer.write(&batch).map_err(|e| ParquetSink::io_err(&p.tmp, e))
+    p.writer
+        .write(&batch)
+        .map_err(|e| ParquetSink::io_err(&p.tmp, e))
 }
 
 fn decode_err(chunk: &Chunk, error: rdb_format::Error) -> PipelineError {
-    PipelineError::Decode { path: chunk.file.path.clone(), error }
+    PipelineError::Decode {
+        path: chunk.file.path.clone(),
+        error,
+    }
 }
 
 impl Sink for ParquetSink {
@@ -479,7 +540,11 @@ impl Sink for ParquetSink {
         items: &mut dyn Iterator<Item = Result<Item<'a>>>,
         scratch: &mut Scratch,
     ) -> Result<Vec<WrittenPart>> {
-        let mut t = ChunkTables { sink: self, chunk, parts: HashMap::new() };
+        let mut t = ChunkTables {
+            sink: self,
+            chunk,
+            parts: HashMap::new(),
+        };
         let file = chunk.file.path.display().to_string();
         for item in items {
             match item? {
@@ -489,7 +554,10 @@ impl Sink for ParquetSink {
                 })?,
                 Item::Aux { key, value } => {
                     let (k, v) = (key.decode(scratch), value.decode(scratch));
-                    let (k, v) = (k.map_err(|e| decode_err(chunk, e))?, v.map_err(|e| decode_err(chunk, e))?);
+                    let (k, v) = (
+                        k.map_err(|e| decode_err(chunk, e))?,
+                        v.map_err(|e| decode_err(chunk, e))?,
+                    );
                     t.row(Table::Meta, 0, |r| {
                         r.text(&file).text("aux").bytes(k).bytes(v);
                     })?
@@ -497,7 +565,10 @@ impl Sink for ParquetSink {
                 Item::Function { code } => {
                     let code = code.decode(scratch).map_err(|e| decode_err(chunk, e))?;
                     t.row(Table::Meta, 0, |r| {
-                        r.text(&file).text("function").bytes(Str::Bytes(b"")).bytes(code);
+                        r.text(&file)
+                            .text("function")
+                            .bytes(Str::Bytes(b""))
+                            .bytes(code);
                     })?
                 }
                 Item::FunctionPreGa { name, code, .. } => {
@@ -510,7 +581,10 @@ impl Sink for ParquetSink {
                 Item::ModuleAux { id, raw, .. } => {
                     let name = id.name();
                     t.row(Table::Meta, 0, |r| {
-                        r.text(&file).text("module_aux").bytes(Str::Bytes(name.as_bytes())).raw(raw);
+                        r.text(&file)
+                            .text("module_aux")
+                            .bytes(Str::Bytes(name.as_bytes()))
+                            .raw(raw);
                     })?
                 }
                 _ => {}
@@ -559,7 +633,12 @@ impl From<PipelineError> for RowError {
 }
 
 /// One key: its value rows, then its `keys` row (which counts them).
-fn record(t: &mut ChunkTables<'_>, file: &str, r: &Record<'_>, scratch: &Scratch) -> Result<(), RowError> {
+fn record(
+    t: &mut ChunkTables<'_>,
+    file: &str,
+    r: &Record<'_>,
+    scratch: &Scratch,
+) -> Result<(), RowError> {
     let db = r.db;
     let key = r.key.decode(scratch)?;
     let mut elements: i64 = 0;
@@ -599,7 +678,11 @@ fn record(t: &mut ChunkTables<'_>, file: &str, r: &Record<'_>, scratch: &Scratch
         }
         Value::Hash(fields) => {
             for f in fields {
-                let HashEntry { field, value, expire_ms } = f?;
+                let HashEntry {
+                    field,
+                    value,
+                    expire_ms,
+                } = f?;
                 t.row(Table::Hashes, db, |row| {
                     row.bytes(key).bytes(field).bytes(value).time(expire_ms);
                 })?;
@@ -638,7 +721,11 @@ fn record(t: &mut ChunkTables<'_>, file: &str, r: &Record<'_>, scratch: &Scratch
                 // u64::MAX is Redis's "unknown".
                 let entries_read = g.entries_read.filter(|&n| n != u64::MAX).map(|n| n as i64);
                 t.row(Table::StreamGroups, db, |row| {
-                    row.bytes(key).bytes(g.name).i64(ld_ms).i64(ld_seq).i64(entries_read);
+                    row.bytes(key)
+                        .bytes(g.name)
+                        .i64(ld_ms)
+                        .i64(ld_seq)
+                        .i64(entries_read);
                 })?;
                 let mut owner: HashMap<StreamId, Str<'_>> = HashMap::new();
                 for c in g.consumers.clone() {
@@ -666,7 +753,8 @@ fn record(t: &mut ChunkTables<'_>, file: &str, r: &Record<'_>, scratch: &Scratch
                             Some(c) => row.bytes(c),
                             None => row.i64_null_bytes(),
                         };
-                        row.time(Some(p.delivery_time_ms)).i64(Some(p.delivery_count as i64));
+                        row.time(Some(p.delivery_time_ms))
+                            .i64(Some(p.delivery_count as i64));
                     })?;
                 }
             }
@@ -675,7 +763,10 @@ fn record(t: &mut ChunkTables<'_>, file: &str, r: &Record<'_>, scratch: &Scratch
             elements = 1;
             let name = m.id.name();
             t.row(Table::Modules, db, |row| {
-                row.bytes(key).text(&name).i64(Some(m.id.version() as i64)).raw(m.raw);
+                row.bytes(key)
+                    .text(&name)
+                    .i64(Some(m.id.version() as i64))
+                    .raw(m.raw);
             })?;
         }
     }

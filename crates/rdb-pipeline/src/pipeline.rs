@@ -138,7 +138,11 @@ pub struct PipelineOptions {
 
 impl Default for PipelineOptions {
     fn default() -> Self {
-        PipelineOptions { decoder: DecoderOptions::default(), chunk_bytes: 4 << 20, filter: Filter::default() }
+        PipelineOptions {
+            decoder: DecoderOptions::default(),
+            chunk_bytes: 4 << 20,
+            filter: Filter::default(),
+        }
     }
 }
 
@@ -175,8 +179,13 @@ fn run_inner<S: Sink>(
 ) -> Result<Vec<FileSummary>> {
     let mut dumps = Vec::with_capacity(files.len());
     for path in files {
-        let dump = DumpFile::open(path).map_err(|error| PipelineError::Open { path: path.clone(), error })?;
-        progress.bytes_total.fetch_add(dump.data().len() as u64, Ordering::Relaxed);
+        let dump = DumpFile::open(path).map_err(|error| PipelineError::Open {
+            path: path.clone(),
+            error,
+        })?;
+        progress
+            .bytes_total
+            .fetch_add(dump.data().len() as u64, Ordering::Relaxed);
         dumps.push(dump);
     }
     let mut summaries = Vec::with_capacity(dumps.len());
@@ -195,11 +204,18 @@ fn run_file<S: Sink>(
 ) -> Result<FileSummary> {
     let path = dump.path().to_path_buf();
     let data = dump.data();
-    let decode_err = |error| PipelineError::Decode { path: path.clone(), error };
+    let decode_err = |error| PipelineError::Decode {
+        path: path.clone(),
+        error,
+    };
     let mut scan = Decoder::with_options(data, options.decoder).map_err(decode_err)?;
     let file = Arc::new(FileInfo {
         index,
-        stem: dump.path().file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        stem: dump
+            .path()
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         path: path.clone(),
         size: data.len() as u64,
         version: scan.version(),
@@ -209,7 +225,8 @@ fn run_file<S: Sink>(
     // Keep every thread busy with one chunk in hand and one queued.
     let max_in_flight = rayon::current_num_threads() * 2;
     let commit = |chunk: Chunk, rx: mpsc::Receiver<Result<(S::Part, u64, u64)>>| -> Result<u64> {
-        let (part, kept, skipped) = rx.recv().map_err(|_| PipelineError::Sink("a worker stopped".into()))??;
+        let (part, kept, skipped) =
+            wait(&rx).ok_or_else(|| PipelineError::Sink("a worker stopped".into()))??;
         sink.commit(&chunk, part)?;
         let bytes = chunk.end - chunk.start;
         progress.bytes_done.fetch_add(bytes, Ordering::Relaxed);
@@ -218,7 +235,10 @@ fn run_file<S: Sink>(
         Ok(bytes)
     };
     let mut chunked = 0u64;
-    let eof = rayon::scope(|scope| -> Result<Eof> {
+    // The scan runs on this thread (not a pool worker), so waiting for a chunk never takes
+    // a worker away from the chunks it waits for: with one thread, a pool-side wait would
+    // deadlock.
+    let eof = rayon::in_place_scope(|scope| -> Result<Eof> {
         let mut in_flight: VecDeque<(Chunk, mpsc::Receiver<_>)> = VecDeque::new();
         let mut chunk_index = 0;
         let mut start = scan.position();
@@ -240,7 +260,13 @@ fn run_file<S: Sink>(
             // The EOF opcode and checksum belong to no chunk.
             let chunk_end = eof.map_or(at, |e| e.offset);
             if chunk_end > start && (eof.is_some() || chunk_end - start >= options.chunk_bytes) {
-                let chunk = Chunk { file: file.clone(), index: chunk_index, start, end: chunk_end, db: start_db };
+                let chunk = Chunk {
+                    file: file.clone(),
+                    index: chunk_index,
+                    start,
+                    end: chunk_end,
+                    db: start_db,
+                };
                 chunk_index += 1;
                 start = chunk_end;
                 start_db = scan.db();
@@ -253,7 +279,13 @@ fn run_file<S: Sink>(
                 let filter = &options.filter;
                 let decoder_options = options.decoder;
                 scope.spawn(move |_| {
-                    let _ = tx.send(process_chunk(sink, &worker_chunk, data, decoder_options, filter));
+                    let _ = tx.send(process_chunk(
+                        sink,
+                        &worker_chunk,
+                        data,
+                        decoder_options,
+                        filter,
+                    ));
                 });
                 in_flight.push_back((chunk, rx));
             }
@@ -268,8 +300,37 @@ fn run_file<S: Sink>(
     })?;
     sink.end_file(&file, &eof)?;
     // Header and EOF bytes belong to no chunk; count them once the file is done.
-    progress.bytes_done.fetch_add(file.size - chunked, Ordering::Relaxed);
-    Ok(FileSummary { info: (*file).clone(), checksum: eof.checksum, trailing_bytes: eof.trailing_bytes })
+    progress
+        .bytes_done
+        .fetch_add(file.size - chunked, Ordering::Relaxed);
+    Ok(FileSummary {
+        info: (*file).clone(),
+        checksum: eof.checksum,
+        trailing_bytes: eof.trailing_bytes,
+    })
+}
+
+/// Waits for a chunk's result. On a pool thread (a caller already inside rayon), runs other
+/// pool work meanwhile instead of blocking a worker.
+fn wait<T>(rx: &mpsc::Receiver<T>) -> Option<T> {
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return Some(v),
+            Err(mpsc::TryRecvError::Disconnected) => return None,
+            Err(mpsc::TryRecvError::Empty) => {}
+        }
+        match rayon::yield_now() {
+            Some(rayon::Yield::Executed) => {}
+            Some(rayon::Yield::Idle) => {
+                match rx.recv_timeout(std::time::Duration::from_millis(1)) {
+                    Ok(v) => return Some(v),
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                }
+            }
+            None => return rx.recv().ok(),
+        }
+    }
 }
 
 /// Decodes one chunk, applies the filter, hands the rest to the sink.
@@ -280,7 +341,14 @@ fn process_chunk<S: Sink>(
     options: DecoderOptions,
     filter: &Filter,
 ) -> Result<(S::Part, u64, u64)> {
-    let mut decoder = Decoder::resume(data, chunk.file.version, options, chunk.start, chunk.end, chunk.db);
+    let mut decoder = Decoder::resume(
+        data,
+        chunk.file.version,
+        options,
+        chunk.start,
+        chunk.end,
+        chunk.db,
+    );
     let mut scratch = Scratch::new();
     let key_scratch = Scratch::new();
     let mut kept = 0u64;
@@ -290,7 +358,12 @@ fn process_chunk<S: Sink>(
         let item = match decoder.next_item() {
             Ok(Some(i)) => i,
             Ok(None) => return None,
-            Err(error) => return Some(Err(PipelineError::Decode { path: path.clone(), error })),
+            Err(error) => {
+                return Some(Err(PipelineError::Decode {
+                    path: path.clone(),
+                    error,
+                }))
+            }
         };
         if let Item::Record(r) = &item {
             match keep(filter, r, &key_scratch) {
@@ -299,13 +372,17 @@ fn process_chunk<S: Sink>(
                     skipped += 1;
                     continue;
                 }
-                Err(error) => return Some(Err(PipelineError::Decode { path: path.clone(), error })),
+                Err(error) => {
+                    return Some(Err(PipelineError::Decode {
+                        path: path.clone(),
+                        error,
+                    }))
+                }
             }
         }
         return Some(Ok(item));
     });
     let part = sink.process(chunk, &mut items, &mut scratch)?;
-    drop(items);
     Ok((part, kept, skipped))
 }
 
@@ -319,4 +396,77 @@ fn keep(filter: &Filter, r: &Record<'_>, scratch: &Scratch) -> rdb_format::Resul
     let mut key = Vec::new();
     r.key.decode(scratch)?.write_to(&mut key);
     Ok(filter.matches_key(&key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parquet::{ParquetOptions, ParquetSink};
+
+    /// Cancels the run once the first chunk has committed.
+    struct CancelAfterFirst<'p> {
+        inner: ParquetSink,
+        progress: &'p Progress,
+    }
+
+    impl Sink for CancelAfterFirst<'_> {
+        type Part = <ParquetSink as Sink>::Part;
+        fn process<'a>(
+            &self,
+            chunk: &Chunk,
+            items: &mut dyn Iterator<Item = Result<Item<'a>>>,
+            scratch: &mut Scratch,
+        ) -> Result<Self::Part> {
+            self.inner.process(chunk, items, scratch)
+        }
+        fn commit(&self, chunk: &Chunk, part: Self::Part) -> Result<()> {
+            self.inner.commit(chunk, part)?;
+            self.progress.cancel.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        fn abort(&self) {
+            self.inner.abort()
+        }
+    }
+
+    fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn cancel_removes_every_part_file() {
+        let dump = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/corpus/redis-rdb-cli/all.rdb");
+        let dir = std::env::temp_dir().join(format!("rdb-cancel-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let progress = Progress::default();
+        let sink = CancelAfterFirst {
+            inner: ParquetSink::new(&dir, ParquetOptions::default()),
+            progress: &progress,
+        };
+        let options = PipelineOptions {
+            chunk_bytes: 4096,
+            ..PipelineOptions::default()
+        };
+        let r = run(&[dump], &options, &sink, &progress);
+        assert!(matches!(r, Err(PipelineError::Canceled)), "{r:?}");
+        assert!(
+            files_under(&dir).is_empty(),
+            "left behind: {:?}",
+            files_under(&dir)
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -1378,7 +1378,9 @@ fn compare_aux(server: &Server, con: &mut Connection, dump: &Dump, mm: &mut Mism
 /// The whole round trip for one server kind: start, fill, SAVE, convert,
 /// compare. Panics listing every mismatch.
 pub fn round_trip(kind: Kind) {
-    round_trip_with(kind, &|rdb| run_convert(rdb, &["--format", "json", "--with-meta"]));
+    round_trip_with(kind, &|rdb| {
+        run_convert(rdb, &["--format", "json", "--with-meta"])
+    });
 }
 
 /// The round trip with another way of producing the NDJSON from the dump (e.g. through a

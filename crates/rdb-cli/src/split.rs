@@ -1,0 +1,248 @@
+//! `rdb-convert split` (one RDB file per shard) and `rdb-convert filter` (a smaller RDB).
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use rdb_format::{Decoder, DecoderOptions, Flavor, Version};
+use rdb_pipeline::source::DumpFile;
+use rdb_seed::slot::SlotLayout;
+use rdb_seed::split::{split, SplitOptions, SplitReport};
+use rdb_seed::target::cluster_layout_blocking;
+use rdb_seed::OnUnsupported;
+
+use crate::filter_args::FilterArgs;
+use crate::output::temp_path;
+
+pub const SPLIT_EXAMPLES: &str = "Examples:
+  rdb-convert split dump.rdb --shards 3                 dump-0001.rdb .. dump-0003.rdb
+  rdb-convert split dump.rdb --slots-from redis://node1:7000 --output-prefix /tmp/shard
+  rdb-convert split dump.rdb --shards 6 --rdb-version 9 (for Redis 5.0-6.2 servers)";
+
+pub const FILTER_EXAMPLES: &str = "Examples:
+  rdb-convert filter dump.rdb --output users.rdb --key 'user:*'
+  rdb-convert filter dump.rdb --output db0.rdb --db 0 --expiry none";
+
+/// Output options shared by split and filter.
+#[derive(Args, Debug, Clone)]
+pub struct RdbOutputArgs {
+    /// Write this RDB version (9, 11, 12, REDIS0010, VALKEY080...) instead of the input's;
+    /// values are re-encoded where that version lacks their encoding.
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    pub rdb_version: Option<Version>,
+
+    /// Values the output version cannot hold: skip and count them, or stop.
+    #[arg(long, value_name = "WHAT", default_value = "skip")]
+    pub on_unsupported: OnUnsupported,
+
+    /// Do not verify the input's CRC64.
+    #[arg(long)]
+    pub no_verify_checksum: bool,
+
+    /// Try to read dumps whose RDB version is newer than this tool knows.
+    #[arg(long)]
+    pub allow_future_versions: bool,
+}
+
+fn parse_version(s: &str) -> Result<Version, String> {
+    let (flavor, digits) = if let Some(d) = s.strip_prefix("VALKEY") {
+        (Some(Flavor::Valkey), d)
+    } else if let Some(d) = s.strip_prefix("REDIS") {
+        (Some(Flavor::Redis), d)
+    } else {
+        (None, s)
+    };
+    let number: u32 = digits
+        .parse()
+        .map_err(|_| format!("expected an RDB version such as 9, 12 or VALKEY080, got {s:?}"))?;
+    let flavor = flavor.unwrap_or(if number >= 80 {
+        Flavor::Valkey
+    } else {
+        Flavor::Redis
+    });
+    let writable = (1..=12).contains(&number) || (flavor == Flavor::Valkey && number == 80);
+    if !writable {
+        return Err(format!(
+            "cannot write RDB version {number}: 1-12 (Redis) or 80 (Valkey 9) are supported"
+        ));
+    }
+    Ok(Version { flavor, number })
+}
+
+/// Split a dump into one RDB file per shard: each key goes to the file of the shard that
+/// owns its hash slot (CRC16 of the key or its {hash tag}, 16384 slots). Shards get even
+/// contiguous slot ranges (as redis-cli --cluster create assigns them), or a live cluster's
+/// ranges with --slots-from. Records are copied byte for byte; files are written under
+/// temporary names and renamed only when all are complete.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = SPLIT_EXAMPLES)]
+pub struct SplitArgs {
+    /// The dump to split.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Number of shards (even slot ranges).
+    #[arg(long, value_name = "N", required_unless_present = "slots_from")]
+    pub shards: Option<usize>,
+
+    /// Copy the slot map of this cluster node (one file per primary, in slot order).
+    #[arg(long, value_name = "URL", conflicts_with = "shards")]
+    pub slots_from: Option<String>,
+
+    /// Output names: PREFIX-0001.rdb, ... (default: FILE without its extension).
+    #[arg(long, value_name = "PATH")]
+    pub output_prefix: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: RdbOutputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+/// Write a smaller, valid RDB holding only the keys the filters select.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = FILTER_EXAMPLES)]
+pub struct FilterArgs2 {
+    /// The dump to filter.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The RDB file to write.
+    #[arg(long, short, value_name = "PATH")]
+    pub output: PathBuf,
+
+    #[command(flatten)]
+    pub rdb: RdbOutputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+pub fn run_split(args: &SplitArgs) -> Result<()> {
+    let (layout, names) = match (&args.slots_from, args.shards) {
+        (Some(url), _) => {
+            let (layout, nodes) = cluster_layout_blocking(url)?;
+            (layout, nodes)
+        }
+        (None, Some(n)) => {
+            if n == 0 || n > 16384 {
+                bail!("--shards must be between 1 and 16384, got {n}");
+            }
+            (SlotLayout::even(n), Vec::new())
+        }
+        (None, None) => bail!("give --shards N or --slots-from URL"),
+    };
+    let prefix = args
+        .output_prefix
+        .clone()
+        .unwrap_or_else(|| args.file.with_extension(""));
+    let paths: Vec<PathBuf> = (1..=layout.shards())
+        .map(|i| {
+            let mut name = prefix.as_os_str().to_owned();
+            name.push(format!("-{i:04}.rdb"));
+            PathBuf::from(name)
+        })
+        .collect();
+    let report = write_rdbs(&args.file, &layout, &paths, &args.output, &args.filter)?;
+    for (i, path) in paths.iter().enumerate() {
+        let ranges: Vec<String> = layout
+            .ranges(i)
+            .iter()
+            .map(|(a, b)| format!("{a}-{b}"))
+            .collect();
+        let node = names.get(i).map(|n| format!(" ({n})")).unwrap_or_default();
+        eprintln!(
+            "{}: {} keys, {} bytes, slots {}{node}",
+            path.display(),
+            report.keys.get(i).copied().unwrap_or(0),
+            report.bytes.get(i).copied().unwrap_or(0),
+            ranges.join(",")
+        );
+    }
+    Ok(())
+}
+
+pub fn run_filter(args: &FilterArgs2) -> Result<()> {
+    let layout = SlotLayout::even(1);
+    let report = write_rdbs(
+        &args.file,
+        &layout,
+        std::slice::from_ref(&args.output),
+        &args.rdb,
+        &args.filter,
+    )?;
+    eprintln!(
+        "{}: {} keys kept, {} filtered out, {} bytes",
+        args.output.display(),
+        report.keys.first().copied().unwrap_or(0),
+        report.filtered,
+        report.bytes.first().copied().unwrap_or(0)
+    );
+    Ok(())
+}
+
+fn write_rdbs(
+    input: &Path,
+    layout: &SlotLayout,
+    paths: &[PathBuf],
+    out: &RdbOutputArgs,
+    filter: &FilterArgs,
+) -> Result<SplitReport> {
+    let file = DumpFile::open(input).with_context(|| format!("opening {}", input.display()))?;
+    let decoder = Decoder::with_options(
+        file.data(),
+        DecoderOptions {
+            verify_checksum: !out.no_verify_checksum,
+            allow_future_versions: out.allow_future_versions,
+        },
+    )
+    .with_context(|| input.display().to_string())?;
+    let options = SplitOptions {
+        filter: filter.to_filter()?,
+        target: out.rdb_version,
+        on_unsupported: out.on_unsupported,
+    };
+    let temps: Vec<PathBuf> = paths.iter().map(|p| temp_path(p)).collect();
+    let result = (|| -> Result<SplitReport> {
+        let mut writers = Vec::with_capacity(temps.len());
+        for t in &temps {
+            let f = File::create(t).with_context(|| format!("creating {}", t.display()))?;
+            writers.push(BufWriter::with_capacity(1 << 20, f));
+        }
+        let (report, writers) = split(decoder, layout, writers, &options)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+        for (w, t) in writers.into_iter().zip(&temps) {
+            let f = w
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .with_context(|| format!("writing {}", t.display()))?;
+            f.sync_all()
+                .with_context(|| format!("syncing {}", t.display()))?;
+        }
+        for (t, p) in temps.iter().zip(paths) {
+            fs::rename(t, p)
+                .with_context(|| format!("renaming {} to {}", t.display(), p.display()))?;
+        }
+        Ok(report)
+    })();
+    if result.is_err() {
+        for t in &temps {
+            let _ = fs::remove_file(t);
+        }
+    }
+    let report = result?;
+    if report.unsupported > 0 {
+        eprintln!(
+            "rdb-convert: warning: {} value(s) the output version cannot hold were skipped:",
+            report.unsupported
+        );
+        for e in &report.unsupported_examples {
+            eprintln!("  {e}");
+        }
+    }
+    let _ = std::io::stderr().flush();
+    Ok(report)
+}

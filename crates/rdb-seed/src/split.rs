@@ -1,0 +1,229 @@
+//! Splitting one dump into one RDB file per shard (and filtering a dump into a smaller one:
+//! a split with a single shard).
+//!
+//! Each key goes to the shard owning its hash slot. Records are copied byte for byte when
+//! the output version is the input's; otherwise each value is copied raw if the output
+//! version reads its encoding, and re-encoded if not. Aux fields, functions and module aux
+//! data go to every shard; cluster slot hints (`SLOT_INFO`, aux `slot-info`) and slot-import
+//! jobs are dropped, since they describe the source's slots.
+
+use std::io::Write;
+
+use rdb_format::encode::{copyable, encode_value, type_byte, EncodeError, RdbWriter};
+use rdb_format::{Decoder, Item, Scratch, Version};
+use rdb_pipeline::filter::Filter;
+
+use crate::slot::{key_slot, SlotLayout};
+use crate::{show_key, OnUnsupported};
+
+/// Why a split failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SplitError {
+    /// The input could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] rdb_format::Error),
+    /// An output could not be written.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// A key hashes to a slot that no shard owns (a slot map with holes).
+    #[error("key {key} is in slot {slot}, which no shard of the slot map owns")]
+    Unowned {
+        /// The key, printable.
+        key: String,
+        /// Its slot.
+        slot: u16,
+    },
+    /// A value the output version cannot hold, with `OnUnsupported::Fail`.
+    #[error("key {key}: {source}")]
+    Unsupported {
+        /// The key, printable.
+        key: String,
+        /// What the output version lacks.
+        source: EncodeError,
+    },
+}
+
+/// How to split.
+#[derive(Clone, Debug)]
+pub struct SplitOptions {
+    /// Keys to keep (the rest are left out of every shard).
+    pub filter: Filter,
+    /// Output version (None: the input's, so every record is copied raw).
+    pub target: Option<Version>,
+    /// What to do with values the output version cannot hold.
+    pub on_unsupported: OnUnsupported,
+}
+
+/// What a split did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SplitReport {
+    /// Keys written to each shard.
+    pub keys: Vec<u64>,
+    /// Bytes written to each shard.
+    pub bytes: Vec<u64>,
+    /// Keys left out by the filter.
+    pub filtered: u64,
+    /// Records copied byte for byte.
+    pub copied: u64,
+    /// Records whose value was re-encoded for the output version.
+    pub reencoded: u64,
+    /// Values skipped because the output version cannot hold them (first few keys).
+    pub unsupported: u64,
+    /// Examples of unsupported keys with the reason.
+    pub unsupported_examples: Vec<String>,
+    /// The input's version.
+    pub source: Option<Version>,
+}
+
+struct Shard<W: Write> {
+    w: RdbWriter<W>,
+    db: Option<u64>,
+}
+
+/// Splits the dump held in `decoder` between `outputs` (one per shard of `layout`, in shard
+/// order) and returns the outputs, finished (EOF and CRC64 written).
+pub fn split<W: Write>(
+    decoder: Decoder<'_>,
+    layout: &SlotLayout,
+    outputs: Vec<W>,
+    options: &SplitOptions,
+) -> Result<(SplitReport, Vec<W>), SplitError> {
+    let source = decoder.version();
+    let target = options.target.unwrap_or(source);
+    let n = outputs.len().max(1);
+    let mut shards = Vec::with_capacity(n);
+    for out in outputs {
+        shards.push(Shard {
+            w: RdbWriter::new(out, target)?,
+            db: None,
+        });
+    }
+    let mut report = SplitReport {
+        keys: vec![0; shards.len()],
+        bytes: vec![0; shards.len()],
+        source: Some(source),
+        ..SplitReport::default()
+    };
+    let data = decoder.data();
+    let filter = &options.filter;
+    let mut scratch = Scratch::new();
+    let mut resize: Option<(u64, u64)> = None;
+    let mut value = Vec::new();
+    for item in decoder {
+        match item? {
+            Item::Aux { key, value } => {
+                let k = key.decode(&scratch)?;
+                if k.to_vec() == b"slot-info" {
+                    continue;
+                }
+                for s in &mut shards {
+                    s.w.aux_copy(key, value)?;
+                }
+            }
+            Item::Function { code } if target.number >= 10 || target.is_valkey() => {
+                for s in &mut shards {
+                    s.w.function(code)?;
+                }
+            }
+            Item::ModuleAux { id, when, raw } if target.number >= 9 || target.is_valkey() => {
+                for s in &mut shards {
+                    s.w.module_aux(id.0, when, raw)?;
+                }
+            }
+            Item::SelectDb { .. } => resize = None,
+            Item::ResizeDb {
+                db_size,
+                expires_size,
+            } => resize = Some((db_size, expires_size)),
+            Item::Record(r) => {
+                if !filter.matches_metadata(&r) {
+                    report.filtered += 1;
+                    continue;
+                }
+                let key = r.key.decode(&scratch)?;
+                let key_bytes = key.to_vec();
+                if !filter.matches_key(&key_bytes) {
+                    report.filtered += 1;
+                    scratch.reset();
+                    continue;
+                }
+                let slot = key_slot(&key_bytes);
+                let shard_index = if n == 1 {
+                    0
+                } else {
+                    layout.shard_of(slot).ok_or_else(|| SplitError::Unowned {
+                        key: show_key(&key_bytes),
+                        slot,
+                    })?
+                };
+                let Some(shard) = shards.get_mut(shard_index) else {
+                    return Err(SplitError::Unowned {
+                        key: show_key(&key_bytes),
+                        slot,
+                    });
+                };
+                if shard.db != Some(r.db) {
+                    shard.w.select_db(r.db)?;
+                    if let Some((size, expires)) = resize {
+                        let per = |x: u64| x.div_ceil(n as u64);
+                        shard.w.resize_db(per(size), per(expires))?;
+                    }
+                    shard.db = Some(r.db);
+                }
+                if target == source {
+                    let start = r.offset as usize;
+                    shard.w.raw(&data[start..start + r.len as usize])?;
+                    report.copied += 1;
+                } else if copyable(r.encoding, source, target) {
+                    let t = type_byte(r.encoding);
+                    shard
+                        .w
+                        .record_copy(r.key, r.expire_ms, r.idle, r.freq, t, r.value_raw)?;
+                    report.copied += 1;
+                } else {
+                    value.clear();
+                    let v = r.value(&scratch)?;
+                    match encode_value(&v, target, &mut value) {
+                        Ok(t) => {
+                            shard
+                                .w
+                                .record_copy(r.key, r.expire_ms, r.idle, r.freq, t, &value)?;
+                            report.reencoded += 1;
+                        }
+                        Err(e @ EncodeError::Unsupported { .. }) => match options.on_unsupported {
+                            OnUnsupported::Fail => {
+                                return Err(SplitError::Unsupported {
+                                    key: show_key(&key_bytes),
+                                    source: e,
+                                })
+                            }
+                            OnUnsupported::Skip => {
+                                report.unsupported += 1;
+                                if report.unsupported_examples.len() < 10 {
+                                    report
+                                        .unsupported_examples
+                                        .push(format!("{}: {e}", show_key(&key_bytes)));
+                                }
+                                scratch.reset();
+                                continue;
+                            }
+                        },
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                report.keys[shard_index] += 1;
+                scratch.reset();
+            }
+            Item::Eof(_) => break,
+            // Slot hints and import jobs describe the source's slots; Redis 7.0
+            // release-candidate functions cannot be loaded by any GA server.
+            _ => {}
+        }
+    }
+    let mut outs = Vec::with_capacity(shards.len());
+    for (i, s) in shards.into_iter().enumerate() {
+        report.bytes[i] = s.w.position() + 1 + if target.has_checksum() { 8 } else { 0 };
+        outs.push(s.w.finish()?);
+    }
+    Ok((report, outs))
+}
