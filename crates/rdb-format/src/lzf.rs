@@ -72,13 +72,25 @@ pub fn decompress(input: &[u8], out: &mut [u8]) -> Result<(), LzfError> {
         ip += 1;
         if ctrl < 32 {
             let run = ctrl + 1;
-            let src = input
-                .get(ip..ip + run)
-                .ok_or(LzfError::Truncated { at: ip - 1 })?;
-            let dst = out
-                .get_mut(op..op + run)
-                .ok_or(LzfError::Overflow { at: ip - 1 })?;
-            dst.copy_from_slice(src);
+            if ip + 32 <= input.len() && op + 32 <= out.len() {
+                // Fixed-size copy (inlined, no memmove call); the bytes past `run` are
+                // overwritten by what follows or checked by the final length test.
+                out[op..op + 32].copy_from_slice(&input[ip..ip + 32]);
+            } else {
+                let src = input
+                    .get(ip..ip + run)
+                    .ok_or(LzfError::Truncated { at: ip - 1 })?;
+                let dst = out
+                    .get_mut(op..op + run)
+                    .ok_or(LzfError::Overflow { at: ip - 1 })?;
+                dst.copy_from_slice(src);
+            }
+            if op + run > out.len() {
+                return Err(LzfError::Overflow { at: ip - 1 });
+            }
+            if ip + run > input.len() {
+                return Err(LzfError::Truncated { at: ip - 1 });
+            }
             ip += run;
             op += run;
         } else {
@@ -99,10 +111,18 @@ pub fn decompress(input: &[u8], out: &mut [u8]) -> Result<(), LzfError> {
                 return Err(LzfError::Overflow { at: start });
             }
             let from = op - back;
-            if back >= len {
-                out.copy_within(from..from + len, op);
+            if back >= 8 && op + len + 8 <= out.len() {
+                // 8 bytes at a time: with the source at least 8 behind, each chunk reads only
+                // bytes already written, which is exactly LZ77's overlapping-copy meaning.
+                let mut i = 0;
+                while i < len {
+                    let mut chunk = [0u8; 8];
+                    chunk.copy_from_slice(&out[from + i..from + i + 8]);
+                    out[op + i..op + i + 8].copy_from_slice(&chunk);
+                    i += 8;
+                }
             } else {
-                // Overlapping copy repeats the pattern: must go byte by byte.
+                // Short distance (a repeated pattern) or the end of the output: byte by byte.
                 for i in 0..len {
                     out[op + i] = out[from + i];
                 }
@@ -139,6 +159,81 @@ mod tests {
         let mut out = vec![0u8; 6];
         decompress(&data, &mut out).unwrap();
         assert_eq!(out, b"abcabc");
+    }
+
+    /// The plain byte-by-byte decoder the fast paths must agree with.
+    fn reference(input: &[u8], len: usize) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut ip = 0;
+        while ip < input.len() {
+            let ctrl = input[ip] as usize;
+            ip += 1;
+            if ctrl < 32 {
+                out.extend_from_slice(input.get(ip..ip + ctrl + 1)?);
+                ip += ctrl + 1;
+            } else {
+                let mut l = ctrl >> 5;
+                if l == 7 {
+                    l += *input.get(ip)? as usize;
+                    ip += 1;
+                }
+                let back = ((ctrl & 0x1F) << 8) + *input.get(ip)? as usize + 1;
+                ip += 1;
+                let from = out.len().checked_sub(back)?;
+                for i in 0..l + 2 {
+                    out.push(out[from + i]);
+                }
+            }
+        }
+        (out.len() == len).then_some(out)
+    }
+
+    #[test]
+    fn fast_paths_match_the_reference() {
+        let mut seed = 0x2545F4914F6CDD1Du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            // A random valid stream: literals and back-references of random distances.
+            let mut data = Vec::new();
+            let mut produced = 0usize;
+            for _ in 0..(next() % 40) {
+                if produced == 0 || next() % 3 == 0 {
+                    let run = 1 + (next() % 32) as usize;
+                    data.push((run - 1) as u8);
+                    data.extend((0..run).map(|_| next() as u8));
+                    produced += run;
+                } else {
+                    let back = 1 + (next() as usize % produced.min(8191));
+                    let len = 3 + (next() % 262) as usize;
+                    let l = len - 2;
+                    let b = back - 1;
+                    if l < 7 {
+                        data.push(((l << 5) | (b >> 8)) as u8);
+                    } else {
+                        data.push(((7 << 5) | (b >> 8)) as u8);
+                        data.push((l - 7) as u8);
+                    }
+                    data.push((b & 0xFF) as u8);
+                    produced += len;
+                }
+            }
+            let expected = reference(&data, produced).unwrap();
+            let mut out = vec![0u8; produced];
+            decompress(&data, &mut out).unwrap();
+            assert_eq!(out, expected);
+            // Declared too short or too long: an error, never a wrong success.
+            if produced > 0 {
+                let mut short = vec![0u8; produced - 1];
+                assert!(decompress(&data, &mut short).is_err());
+            }
+            let mut long = vec![0u8; produced + 1];
+            assert!(decompress(&data, &mut long).is_err());
+        }
     }
 
     #[test]

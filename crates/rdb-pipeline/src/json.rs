@@ -95,7 +95,12 @@ impl<W: Write> JsonWriter<W> {
 
 impl<W: Write> Out<W> {
     /// Appends one item's line (if it has one).
-    fn item(&mut self, item: &Item<'_>, scratch: &Scratch, with_meta: bool) -> Result<Option<Eof>, JsonError> {
+    fn item(
+        &mut self,
+        item: &Item<'_>,
+        scratch: &Scratch,
+        with_meta: bool,
+    ) -> Result<Option<Eof>, JsonError> {
         match item {
             Item::Record(r) => self.record(r, scratch)?,
             Item::Eof(e) => return Ok(Some(*e)),
@@ -417,7 +422,10 @@ pub struct JsonSink<W: Write + Send> {
 impl<W: Write + Send> JsonSink<W> {
     /// A sink writing into `out`.
     pub fn new(out: W, options: JsonOptions) -> Self {
-        JsonSink { out: Mutex::new(out), options }
+        JsonSink {
+            out: Mutex::new(out),
+            options,
+        }
     }
 
     /// Flushes and returns the output.
@@ -437,12 +445,20 @@ impl<W: Write + Send> Sink for JsonSink<W> {
         items: &mut dyn Iterator<Item = PipelineResult<Item<'a>>>,
         scratch: &mut Scratch,
     ) -> PipelineResult<Vec<u8>> {
-        let mut out = Out { out: io::sink(), buf: Vec::new(), stream: false };
+        let mut out = Out {
+            out: io::sink(),
+            buf: Vec::new(),
+            stream: false,
+        };
         for item in items {
-            out.item(&item?, scratch, self.options.with_meta).map_err(|e| match e {
-                JsonError::Decode(error) => PipelineError::Decode { path: chunk.file.path.clone(), error },
-                JsonError::Io(e) => PipelineError::Sink(e.to_string()),
-            })?;
+            out.item(&item?, scratch, self.options.with_meta)
+                .map_err(|e| match e {
+                    JsonError::Decode(error) => PipelineError::Decode {
+                        path: chunk.file.path.clone(),
+                        error,
+                    },
+                    JsonError::Io(e) => PipelineError::Sink(e.to_string()),
+                })?;
             scratch.reset();
         }
         Ok(out.buf)
@@ -450,7 +466,8 @@ impl<W: Write + Send> Sink for JsonSink<W> {
 
     fn commit(&self, _chunk: &Chunk, part: Vec<u8>) -> PipelineResult<()> {
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        out.write_all(&part).map_err(|e| PipelineError::Sink(format!("writing output: {e}")))
+        out.write_all(&part)
+            .map_err(|e| PipelineError::Sink(format!("writing output: {e}")))
     }
 }
 
