@@ -2,7 +2,8 @@
 # The whole test suite, as a new machine or CI runs it:
 #   1. installs the real servers the tests start (scripts/test-deps.sh, cached in .test-deps/),
 #   2. checks formatting and lints,
-#   3. builds once and runs every test (unit, doc, corpus goldens, corrupt input, real servers).
+#   3. builds once and runs every test (unit, doc, corpus goldens, corrupt input, real servers),
+#   4. runs each fuzz target for a few seconds (cargo-fuzz on stable, installed if missing).
 # Fails, never skips, when a real server is missing.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -20,3 +21,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "tests"
 cargo test --workspace --locked
+
+step "fuzz: every target briefly on its seeds (fuzz/run-ci.sh)"
+bash fuzz/run-ci.sh

@@ -483,6 +483,8 @@ pub struct ZSet<'b>(ZSetInner<'b>);
 
 #[derive(Clone, Debug)]
 enum ZSetInner<'b> {
+    /// Ended by an error.
+    Done,
     /// `ZSET` (text scores) or `ZSET_2` (binary scores).
     Plain {
         strings: Strings<'b>,
@@ -522,7 +524,19 @@ impl<'b> ZSet<'b> {
 impl<'b> Iterator for ZSet<'b> {
     type Item = Result<(Str<'b>, f64)>;
     fn next(&mut self) -> Option<Self::Item> {
+        let r = self.step();
+        if let Some(Err(_)) = r {
+            // Nothing after an error: the rest of the blob cannot be trusted.
+            self.0 = ZSetInner::Done;
+        }
+        r
+    }
+}
+
+impl<'b> ZSet<'b> {
+    fn step(&mut self) -> Option<Result<(Str<'b>, f64)>> {
         match &mut self.0 {
+            ZSetInner::Done => None,
             ZSetInner::Plain { strings, binary } => {
                 if strings.remaining == 0 {
                     return None;
@@ -563,6 +577,8 @@ pub struct Hash<'b>(HashInner<'b>);
 
 #[derive(Clone, Debug)]
 enum HashInner<'b> {
+    /// Ended by an error.
+    Done,
     /// Plain pairs; `Metadata` adds a TTL before each pair, `ValkeyHash2` one after.
     Plain {
         strings: Strings<'b>,
@@ -632,12 +648,24 @@ impl<'b> Hash<'b> {
 impl<'b> Iterator for Hash<'b> {
     type Item = Result<HashEntry<'b>>;
     fn next(&mut self) -> Option<Self::Item> {
+        let r = self.step();
+        if let Some(Err(_)) = r {
+            // Nothing after an error: the rest of the blob cannot be trusted.
+            self.0 = HashInner::Done;
+        }
+        r
+    }
+}
+
+impl<'b> Hash<'b> {
+    fn step(&mut self) -> Option<Result<HashEntry<'b>>> {
         let pair = |(field, value)| HashEntry {
             field,
             value,
             expire_ms: None,
         };
         match &mut self.0 {
+            HashInner::Done => None,
             HashInner::Plain { strings, ttl } => {
                 if strings.remaining == 0 {
                     return None;
