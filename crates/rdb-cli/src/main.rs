@@ -8,9 +8,12 @@ use clap::{Parser, Subcommand};
 
 mod convert;
 mod filter_args;
+mod info;
+mod memory;
 mod output;
 mod seed;
 mod split;
+mod top;
 
 /// Convert Redis and Valkey RDB dumps (RDB 1–12, VALKEY080/081, Redis 8.6+ where known) to
 /// NDJSON: one JSON object per key, in file order.
@@ -38,6 +41,12 @@ struct Cli {
 enum Command {
     /// Convert dumps (the default when no subcommand is given).
     Convert(convert::ConvertArgs),
+    /// Describe dumps: version, aux fields, checksum, keys per db, type and encoding.
+    Info(info::InfoArgs),
+    /// Estimate each key's memory in a running server; CSV like redis-rdb-tools.
+    Memory(memory::MemoryArgs),
+    /// The biggest keys, prefixes and a TTL histogram.
+    Top(top::TopArgs),
     /// Seed a running Redis/Valkey (standalone or cluster) from dumps with RESTORE.
     Seed(seed::SeedArgs),
     /// Split a dump into one RDB file per cluster shard.
@@ -51,6 +60,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None => convert::run(&cli.convert),
         Some(Command::Convert(args)) => convert::run(&args),
+        Some(Command::Info(args)) => info::run(&args),
+        Some(Command::Memory(args)) => memory::run(&args),
+        Some(Command::Top(args)) => top::run(&args),
         Some(Command::Seed(args)) => seed::run(&args),
         Some(Command::Split(args)) => split::run_split(&args),
         Some(Command::Filter(args)) => split::run_filter(&args),

@@ -10,4 +10,5 @@ pub mod filter;
 pub mod json;
 pub mod parquet;
 pub mod pipeline;
+pub mod report;
 pub mod source;

@@ -1,0 +1,684 @@
+//! `top`: the biggest keys (by estimated memory, element count or serialized size), totals
+//! per key prefix, per type, and a histogram of time to expiry.
+//!
+//! A [`TopReport`] takes each key with its [`KeyMemory`] estimate and keeps only the `n`
+//! biggest keys (a bounded heap), so memory stays flat whatever the dump's size; prefix
+//! totals grow with the number of distinct prefixes, up to [`MAX_PREFIXES`].
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io::{self, Write};
+use std::str::FromStr;
+
+use std::sync::Mutex;
+
+use rdb_format::{DecoderOptions, Record, Scratch};
+
+use super::memory::{for_each_record, FileModels, KeyMemory, MemoryModel, ModelOptions};
+use super::{human_bytes, iso_time, json_bytes, json_str, printable};
+use crate::pipeline::{Chunk, FileInfo as PipelineFile, Result as PipelineResult, Sink};
+
+/// Distinct prefixes tracked; keys of further prefixes are totalled under `(other)`.
+pub const MAX_PREFIXES: usize = 1_000_000;
+
+/// What "biggest" means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TopBy {
+    /// Estimated memory in the server.
+    Memory,
+    /// Element count.
+    Elements,
+    /// Serialized size in the dump.
+    Size,
+}
+
+impl TopBy {
+    fn of(self, memory: u64, elements: u64, size: u64) -> u64 {
+        match self {
+            TopBy::Memory => memory,
+            TopBy::Elements => elements,
+            TopBy::Size => size,
+        }
+    }
+
+    /// The name used on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TopBy::Memory => "memory",
+            TopBy::Elements => "elements",
+            TopBy::Size => "size",
+        }
+    }
+}
+
+impl FromStr for TopBy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "memory" => Ok(TopBy::Memory),
+            "elements" => Ok(TopBy::Elements),
+            "size" => Ok(TopBy::Size),
+            _ => Err(format!("expected memory, elements or size, got {s:?}")),
+        }
+    }
+}
+
+/// How keys are grouped into prefixes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrefixOptions {
+    /// The separator between a key's segments (default `:`).
+    pub separator: Vec<u8>,
+    /// Segments kept: the prefix of `a:b:c` is `a:` at depth 1, `a:b:` at depth 2. A key
+    /// with fewer separators is grouped under its prefix up to its last separator; a key
+    /// without any, under the empty prefix.
+    pub depth: usize,
+}
+
+impl Default for PrefixOptions {
+    fn default() -> Self {
+        PrefixOptions {
+            separator: b":".to_vec(),
+            depth: 1,
+        }
+    }
+}
+
+/// Settings of a [`TopReport`].
+#[derive(Clone, Debug)]
+pub struct TopOptions {
+    /// The ranking metric.
+    pub by: TopBy,
+    /// How many keys (and prefixes) to list.
+    pub n: usize,
+    /// Group keys by prefix.
+    pub prefixes: Option<PrefixOptions>,
+    /// The time TTLs are measured from, unix ms.
+    pub now_ms: i64,
+}
+
+/// The expiry ranges of the TTL histogram.
+pub const TTL_BUCKETS: [&str; 6] = ["no expiry", "expired", "< 1h", "< 1d", "< 7d", "later"];
+
+fn ttl_bucket(expire: Option<i64>, now: i64) -> usize {
+    const H: i64 = 3_600_000;
+    match expire.map(|t| t.saturating_sub(now)) {
+        None => 0,
+        Some(left) if left <= 0 => 1,
+        Some(left) if left < H => 2,
+        Some(left) if left < 24 * H => 3,
+        Some(left) if left < 7 * 24 * H => 4,
+        Some(_) => 5,
+    }
+}
+
+/// Totals of a group of keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Keys.
+    pub keys: u64,
+    /// Estimated memory.
+    pub memory: u64,
+    /// Elements.
+    pub elements: u64,
+    /// Serialized bytes.
+    pub size: u64,
+}
+
+impl Totals {
+    fn add(&mut self, memory: u64, elements: u64, size: u64) {
+        self.keys += 1;
+        self.memory += memory;
+        self.elements += elements;
+        self.size += size;
+    }
+}
+
+/// One of the biggest keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopKey {
+    /// Database.
+    pub db: u64,
+    /// The key.
+    pub key: Vec<u8>,
+    /// Type name.
+    pub data_type: &'static str,
+    /// In-memory encoding.
+    pub encoding: &'static str,
+    /// Estimated memory.
+    pub memory: u64,
+    /// Elements.
+    pub elements: u64,
+    /// Serialized bytes.
+    pub size: u64,
+    /// Expiry, unix ms.
+    pub expire_ms: Option<i64>,
+}
+
+/// What the report needs of one key (a record's figures, detached from the dump).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopRow {
+    /// Database.
+    pub db: u64,
+    /// The key.
+    pub key: Vec<u8>,
+    /// Type name.
+    pub data_type: &'static str,
+    /// Expiry, unix ms.
+    pub expire_ms: Option<i64>,
+    /// Serialized bytes.
+    pub size: u64,
+    /// The memory estimate.
+    pub memory: KeyMemory,
+}
+
+/// Heap entry: the metric, then file order reversed so that on ties the earlier key wins.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct Ranked {
+    metric: u64,
+    order: Reverse<u64>,
+    slot: usize,
+}
+
+/// Collects the biggest keys, prefix totals and the TTL histogram.
+pub struct TopReport {
+    options: TopOptions,
+    heap: BinaryHeap<Reverse<Ranked>>,
+    slots: Vec<TopKey>,
+    free: Vec<usize>,
+    seen: u64,
+    prefixes: HashMap<Vec<u8>, Totals>,
+    other_prefixes: Totals,
+    types: HashMap<&'static str, Totals>,
+    ttl: [Totals; 6],
+    total: Totals,
+}
+
+/// The result of a [`TopReport`].
+#[derive(Clone, Debug)]
+pub struct Top {
+    /// The settings used.
+    pub options: TopOptions,
+    /// The biggest keys, biggest first.
+    pub keys: Vec<TopKey>,
+    /// The biggest prefixes (by the same metric), with their totals; empty without
+    /// prefix grouping.
+    pub prefixes: Vec<(Vec<u8>, Totals)>,
+    /// Distinct prefixes seen.
+    pub prefix_count: u64,
+    /// Totals of keys whose prefix was not tracked (past [`MAX_PREFIXES`]).
+    pub other_prefixes: Totals,
+    /// Totals per type, biggest first.
+    pub types: Vec<(&'static str, Totals)>,
+    /// Totals per TTL bucket, in [`TTL_BUCKETS`] order.
+    pub ttl: [Totals; 6],
+    /// Totals over all keys.
+    pub total: Totals,
+}
+
+impl TopReport {
+    /// An empty report.
+    pub fn new(options: TopOptions) -> Self {
+        TopReport {
+            options,
+            heap: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            seen: 0,
+            prefixes: HashMap::new(),
+            other_prefixes: Totals::default(),
+            types: HashMap::new(),
+            ttl: [Totals::default(); 6],
+            total: Totals::default(),
+        }
+    }
+
+    /// Takes one key and its estimate.
+    pub fn record(&mut self, r: &Record<'_>, key: &[u8], m: &KeyMemory) {
+        self.add(&TopRow {
+            db: r.db,
+            key: key.to_vec(),
+            data_type: r.data_type().as_str(),
+            expire_ms: r.expire_ms,
+            size: r.len,
+            memory: *m,
+        });
+    }
+
+    /// Takes one key's figures.
+    pub fn add(&mut self, row: &TopRow) {
+        let m = &row.memory;
+        let key = &row.key[..];
+        let (memory, elements, size) = (m.bytes, m.elements, row.size);
+        let data_type = row.data_type;
+        self.total.add(memory, elements, size);
+        self.types
+            .entry(data_type)
+            .or_default()
+            .add(memory, elements, size);
+        self.ttl[ttl_bucket(row.expire_ms, self.options.now_ms)].add(memory, elements, size);
+        if let Some(p) = &self.options.prefixes {
+            let prefix = prefix_of(key, &p.separator, p.depth);
+            let tracked = self.prefixes.len();
+            match self.prefixes.get_mut(prefix) {
+                Some(t) => t.add(memory, elements, size),
+                None if tracked < MAX_PREFIXES => {
+                    let mut t = Totals::default();
+                    t.add(memory, elements, size);
+                    self.prefixes.insert(prefix.to_vec(), t);
+                }
+                None => self.other_prefixes.add(memory, elements, size),
+            }
+        }
+        self.seen += 1;
+        if self.options.n == 0 {
+            return;
+        }
+        let metric = self.options.by.of(memory, elements, size);
+        let order = Reverse(self.seen);
+        if self.heap.len() >= self.options.n {
+            match self.heap.peek() {
+                Some(Reverse(min)) if (metric, order) > (min.metric, min.order) => {}
+                _ => return,
+            }
+            if let Some(Reverse(evicted)) = self.heap.pop() {
+                self.free.push(evicted.slot);
+            }
+        }
+        let entry = TopKey {
+            db: row.db,
+            key: key.to_vec(),
+            data_type,
+            encoding: m.encoding,
+            memory,
+            elements,
+            size,
+            expire_ms: row.expire_ms,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s] = entry;
+                s
+            }
+            None => {
+                self.slots.push(entry);
+                self.slots.len() - 1
+            }
+        };
+        self.heap.push(Reverse(Ranked {
+            metric,
+            order,
+            slot,
+        }));
+    }
+
+    /// The report.
+    pub fn finish(self) -> Top {
+        let mut ranked: Vec<Ranked> = self.heap.into_iter().map(|Reverse(r)| r).collect();
+        ranked.sort_unstable_by(|a, b| b.cmp(a));
+        let mut slots: Vec<Option<TopKey>> = self.slots.into_iter().map(Some).collect();
+        let keys = ranked
+            .iter()
+            .filter_map(|r| slots.get_mut(r.slot).and_then(Option::take))
+            .collect();
+        let by = self.options.by;
+        let metric = |t: &Totals| by.of(t.memory, t.elements, t.size);
+        let prefix_count = self.prefixes.len() as u64;
+        let mut prefixes: Vec<(Vec<u8>, Totals)> = self.prefixes.into_iter().collect();
+        prefixes.sort_unstable_by(|a, b| metric(&b.1).cmp(&metric(&a.1)).then(a.0.cmp(&b.0)));
+        prefixes.truncate(self.options.n.max(1));
+        let mut types: Vec<(&'static str, Totals)> = self.types.into_iter().collect();
+        types.sort_unstable_by(|a, b| metric(&b.1).cmp(&metric(&a.1)).then(a.0.cmp(b.0)));
+        Top {
+            options: self.options,
+            keys,
+            prefixes,
+            prefix_count,
+            other_prefixes: self.other_prefixes,
+            types,
+            ttl: self.ttl,
+            total: self.total,
+        }
+    }
+}
+
+/// The top report as a [`Sink`] of the parallel pipeline: keys are estimated on the
+/// pipeline's threads and ranked in file order.
+pub struct TopSink {
+    models: FileModels,
+    report: Mutex<TopReport>,
+}
+
+impl TopSink {
+    /// A report with `options`, estimating memory with `model` options.
+    pub fn new(options: TopOptions, model: ModelOptions, decoder: DecoderOptions) -> Self {
+        TopSink {
+            models: FileModels::new(model, decoder),
+            report: Mutex::new(TopReport::new(options)),
+        }
+    }
+
+    /// The model used for each file.
+    pub fn models(&self) -> Vec<MemoryModel> {
+        self.models.models()
+    }
+
+    /// The report.
+    pub fn finish(self) -> Top {
+        self.report
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner())
+            .finish()
+    }
+}
+
+impl Sink for TopSink {
+    type Part = Vec<TopRow>;
+
+    fn begin_file(&self, file: &PipelineFile) -> PipelineResult<()> {
+        self.models.begin_file(file).map(|_| ())
+    }
+
+    fn process<'a>(
+        &self,
+        chunk: &Chunk,
+        items: &mut dyn Iterator<Item = PipelineResult<rdb_format::Item<'a>>>,
+        scratch: &mut Scratch,
+    ) -> PipelineResult<Vec<TopRow>> {
+        let model = self.models.get(chunk.file.index)?;
+        let mut rows = Vec::new();
+        for_each_record(chunk, items, scratch, |r, key, scratch| {
+            rows.push(TopRow {
+                db: r.db,
+                key: key.to_vec(),
+                data_type: r.data_type().as_str(),
+                expire_ms: r.expire_ms,
+                size: r.len,
+                memory: model.estimate(r, scratch)?,
+            });
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    fn commit(&self, _chunk: &Chunk, rows: Vec<TopRow>) -> PipelineResult<()> {
+        let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner());
+        for row in &rows {
+            report.add(row);
+        }
+        Ok(())
+    }
+}
+
+/// The prefix of `key` at `depth` segments, separator included.
+pub fn prefix_of<'k>(key: &'k [u8], separator: &[u8], depth: usize) -> &'k [u8] {
+    if separator.is_empty() || depth == 0 {
+        return &key[..0];
+    }
+    let mut end = 0;
+    let mut found = 0;
+    let mut i = 0;
+    while i + separator.len() <= key.len() {
+        if &key[i..i + separator.len()] == separator {
+            i += separator.len();
+            end = i;
+            found += 1;
+            if found == depth {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    &key[..end]
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+impl Top {
+    /// Writes the report as readable tables. `header` lines (files, model) come first.
+    pub fn write_text(&self, out: &mut dyn Write, header: &[String]) -> io::Result<()> {
+        for h in header {
+            writeln!(out, "{h}")?;
+        }
+        let t = &self.total;
+        writeln!(
+            out,
+            "{} keys, {} estimated memory, {} elements, {} serialized",
+            t.keys,
+            human_bytes(t.memory),
+            t.elements,
+            human_bytes(t.size)
+        )?;
+        let by = self.options.by.as_str();
+        writeln!(out)?;
+        writeln!(out, "Biggest keys by {by}")?;
+        writeln!(
+            out,
+            "{:>4} {:>3}  {:<40} {:<7} {:<11} {:>11} {:>10} {:>11}  expiry",
+            "#", "db", "key", "type", "encoding", "memory", "elements", "serialized"
+        )?;
+        for (i, k) in self.keys.iter().enumerate() {
+            writeln!(
+                out,
+                "{:>4} {:>3}  {:<40} {:<7} {:<11} {:>11} {:>10} {:>11}  {}",
+                i + 1,
+                k.db,
+                printable(&k.key, 39),
+                k.data_type,
+                k.encoding,
+                human_bytes(k.memory),
+                k.elements,
+                human_bytes(k.size),
+                k.expire_ms.map_or_else(|| "-".to_string(), iso_time)
+            )?;
+        }
+        if let Some(p) = &self.options.prefixes {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "Prefixes by {by} (separator {:?}, depth {}; {} distinct)",
+                String::from_utf8_lossy(&p.separator),
+                p.depth,
+                self.prefix_count
+            )?;
+            writeln!(
+                out,
+                "{:<40} {:>10} {:>11} {:>7} {:>12} {:>11}",
+                "prefix", "keys", "memory", "share", "elements", "serialized"
+            )?;
+            let mut rows: Vec<(String, &Totals)> = self
+                .prefixes
+                .iter()
+                .map(|(p, t)| {
+                    let name = if p.is_empty() {
+                        "(no prefix)".to_string()
+                    } else {
+                        printable(p, 39)
+                    };
+                    (name, t)
+                })
+                .collect();
+            if self.other_prefixes.keys > 0 {
+                rows.push(("(other)".to_string(), &self.other_prefixes));
+            }
+            for (name, pt) in rows {
+                writeln!(
+                    out,
+                    "{:<40} {:>10} {:>11} {:>6.1}% {:>12} {:>11}",
+                    name,
+                    pt.keys,
+                    human_bytes(pt.memory),
+                    pct(pt.memory, t.memory),
+                    pt.elements,
+                    human_bytes(pt.size)
+                )?;
+            }
+        }
+        writeln!(out)?;
+        writeln!(out, "Types")?;
+        writeln!(
+            out,
+            "{:<10} {:>10} {:>11} {:>7} {:>12} {:>11}",
+            "type", "keys", "memory", "share", "elements", "serialized"
+        )?;
+        for (ty, tt) in &self.types {
+            writeln!(
+                out,
+                "{:<10} {:>10} {:>11} {:>6.1}% {:>12} {:>11}",
+                ty,
+                tt.keys,
+                human_bytes(tt.memory),
+                pct(tt.memory, t.memory),
+                tt.elements,
+                human_bytes(tt.size)
+            )?;
+        }
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Time to expiry (from {})",
+            iso_time(self.options.now_ms)
+        )?;
+        writeln!(
+            out,
+            "{:<10} {:>10} {:>7} {:>11} {:>7}",
+            "ttl", "keys", "share", "memory", "share"
+        )?;
+        for (name, b) in TTL_BUCKETS.iter().zip(&self.ttl) {
+            writeln!(
+                out,
+                "{:<10} {:>10} {:>6.1}% {:>11} {:>6.1}%",
+                name,
+                b.keys,
+                pct(b.keys, t.keys),
+                human_bytes(b.memory),
+                pct(b.memory, t.memory)
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Writes the report as one JSON object. `files` are (name, model) pairs.
+    pub fn write_json(&self, out: &mut dyn Write, files: &[(String, String)]) -> io::Result<()> {
+        fn totals(b: &mut Vec<u8>, t: &Totals) {
+            let _ = write!(
+                b,
+                "\"keys\":{},\"memory\":{},\"elements\":{},\"serialized_bytes\":{}",
+                t.keys, t.memory, t.elements, t.size
+            );
+        }
+        let mut b = Vec::new();
+        b.extend_from_slice(b"{\"files\":[");
+        for (i, (name, model)) in files.iter().enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            b.extend_from_slice(b"{\"file\":");
+            json_str(&mut b, name);
+            b.extend_from_slice(b",\"model\":");
+            json_str(&mut b, model);
+            b.push(b'}');
+        }
+        let _ = write!(
+            b,
+            "],\"by\":\"{}\",\"now_ms\":{},\"total\":{{",
+            self.options.by.as_str(),
+            self.options.now_ms
+        );
+        totals(&mut b, &self.total);
+        b.extend_from_slice(b"},\"keys\":[");
+        for (i, k) in self.keys.iter().enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            let _ = write!(b, "{{\"db\":{},\"key\":", k.db);
+            json_bytes(&mut b, &k.key);
+            let _ = write!(
+                b,
+                ",\"type\":\"{}\",\"encoding\":\"{}\",\"memory\":{},\"elements\":{},\"serialized_bytes\":{}",
+                k.data_type, k.encoding, k.memory, k.elements, k.size
+            );
+            if let Some(e) = k.expire_ms {
+                let _ = write!(b, ",\"expire_ms\":{e}");
+            }
+            b.push(b'}');
+        }
+        b.push(b']');
+        if let Some(p) = &self.options.prefixes {
+            b.extend_from_slice(b",\"prefix_options\":{\"separator\":");
+            json_bytes(&mut b, &p.separator);
+            let _ = write!(
+                b,
+                ",\"depth\":{}}},\"prefix_count\":{},\"prefixes\":[",
+                p.depth, self.prefix_count
+            );
+            for (i, (prefix, t)) in self.prefixes.iter().enumerate() {
+                if i > 0 {
+                    b.push(b',');
+                }
+                b.extend_from_slice(b"{\"prefix\":");
+                json_bytes(&mut b, prefix);
+                b.push(b',');
+                totals(&mut b, t);
+                b.push(b'}');
+            }
+            b.extend_from_slice(b"],\"other_prefixes\":{");
+            totals(&mut b, &self.other_prefixes);
+            b.push(b'}');
+        }
+        b.extend_from_slice(b",\"types\":[");
+        for (i, (ty, t)) in self.types.iter().enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            let _ = write!(b, "{{\"type\":\"{ty}\",");
+            totals(&mut b, t);
+            b.push(b'}');
+        }
+        b.extend_from_slice(b"],\"ttl\":[");
+        for (i, (name, t)) in TTL_BUCKETS.iter().zip(&self.ttl).enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            let _ = write!(b, "{{\"bucket\":\"{name}\",");
+            totals(&mut b, t);
+            b.push(b'}');
+        }
+        b.extend_from_slice(b"]}\n");
+        out.write_all(&b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(prefix_of(b"user:1:cart", b":", 1), b"user:");
+        assert_eq!(prefix_of(b"user:1:cart", b":", 2), b"user:1:");
+        assert_eq!(prefix_of(b"user:1", b":", 2), b"user:");
+        assert_eq!(prefix_of(b"config", b":", 1), b"");
+        assert_eq!(prefix_of(b"a::b", b"::", 1), b"a::");
+        assert_eq!(prefix_of(b"a/b/c", b"/", 3), b"a/b/");
+    }
+
+    #[test]
+    fn ttl_buckets() {
+        let now = 1_000_000_000;
+        assert_eq!(ttl_bucket(None, now), 0);
+        assert_eq!(ttl_bucket(Some(now), now), 1);
+        assert_eq!(ttl_bucket(Some(now + 1), now), 2);
+        assert_eq!(ttl_bucket(Some(now + 3_600_000), now), 3);
+        assert_eq!(ttl_bucket(Some(now + 86_400_000), now), 4);
+        assert_eq!(ttl_bucket(Some(now + 7 * 86_400_000), now), 5);
+        assert_eq!(ttl_bucket(Some(i64::MAX), i64::MIN), 5);
+        assert_eq!(ttl_bucket(Some(i64::MIN), i64::MAX), 1);
+    }
+}
