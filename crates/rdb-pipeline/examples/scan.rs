@@ -37,7 +37,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for path in &files {
         let file = DumpFile::open(path)?;
         for item in Decoder::with_options(file.data(), options)? {
-            let Item::Record(record) = item? else { continue };
+            let Item::Record(record) = item? else {
+                continue;
+            };
             keys += 1;
             if decode {
                 record.key.decode(&scratch)?;
