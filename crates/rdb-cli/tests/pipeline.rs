@@ -53,6 +53,20 @@ fn key_set(ndjson: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Runs a Python snippet (DuckDB/pyarrow reading our files) and returns its stdout.
+fn python(script: &str) -> String {
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn read_back(dir: &Path) -> String {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/parquet_to_ndjson.py");
     let out = Command::new("python3")
@@ -227,19 +241,9 @@ fn record_sizes(dump: &str) -> Sizes {
         "import duckdb,json\nfor db,k,s in duckdb.sql(\"select db,key,size from read_parquet('{}/keys/**/*.parquet', hive_partitioning=true)\").fetchall(): print(json.dumps([db,k,s]))",
         dir.display()
     );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = python(&script);
     let _ = std::fs::remove_dir_all(&dir);
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
+    text.lines()
         .map(|l| {
             let v: Value = serde_json::from_str(l).unwrap();
             (
@@ -370,16 +374,7 @@ fn a_list_larger_than_a_row_group_streams_through() {
         "import pyarrow.parquet as pq, glob\nfs=glob.glob('{}/lists/**/*.parquet', recursive=True)\nf=pq.ParquetFile(fs[0])\nt=f.read()\nprint(len(fs), f.num_row_groups, t.num_rows, t.column('index').to_pylist()==list(range(t.num_rows)))",
         dir.display()
     );
-    let out = Command::new("python3")
-        .args(["-c", &script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = python(&script);
     let v: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(v[0], "1", "one part file");
     assert!(v[1].parse::<u32>().unwrap() >= 16, "row groups: {text}");

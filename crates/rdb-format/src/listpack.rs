@@ -67,7 +67,6 @@ impl<'b> Listpack<'b> {
                     let msg = format!("header says {} entries, found {}", self.declared, self.seen);
                     return Err(self.error("listpack", msg));
                 }
-                self.done = true;
                 Ok(None)
             }
             Some(_) => {
@@ -131,14 +130,8 @@ impl<'b> Iterator for Listpack<'b> {
         if self.done {
             return None;
         }
-        match self.step() {
-            Ok(Some(s)) => Some(Ok(s)),
-            Ok(None) => None,
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.step();
+        crate::parse::fused(&mut self.done, step)
     }
 }
 

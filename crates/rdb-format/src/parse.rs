@@ -144,6 +144,24 @@ impl<'b> Origin<'b> {
     }
 }
 
+/// One step of a blob iterator, fused: after the end or an error it yields nothing more.
+pub(crate) fn fused<T>(
+    done: &mut bool,
+    step: crate::Result<Option<T>>,
+) -> Option<crate::Result<T>> {
+    match step {
+        Ok(Some(v)) => Some(Ok(v)),
+        Ok(None) => {
+            *done = true;
+            None
+        }
+        Err(e) => {
+            *done = true;
+            Some(Err(e))
+        }
+    }
+}
+
 /// Converts a nom result into the public error, naming the absolute offset.
 pub(crate) fn finish<'a, T>(
     origin: &Origin<'_>,

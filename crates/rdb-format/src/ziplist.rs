@@ -65,7 +65,6 @@ impl<'b> Ziplist<'b> {
                     let msg = format!("header says {} entries, found {}", self.declared, self.seen);
                     return Err(invalid_here(self.rest, msg));
                 }
-                self.done = true;
                 Ok(None)
             }
             Some(_) => {
@@ -85,14 +84,8 @@ impl<'b> Iterator for Ziplist<'b> {
         if self.done {
             return None;
         }
-        match self.step() {
-            Ok(Some(s)) => Some(Ok(s)),
-            Ok(None) => None,
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.step();
+        crate::parse::fused(&mut self.done, step)
     }
 }
 

@@ -49,10 +49,7 @@ impl<'b> Zipmap<'b> {
                 context: "zipmap",
                 kind: ErrorKind::Invalid("missing end marker".into()),
             })),
-            Some(&ZIPMAP_END) => {
-                self.done = true;
-                Ok(None)
-            }
+            Some(&ZIPMAP_END) => Ok(None),
             Some(_) => {
                 let (rest, pair) = zipmap_entry(self.rest).map_err(|e| self.origin.nom_error(e))?;
                 self.rest = rest;
@@ -69,14 +66,8 @@ impl<'b> Iterator for Zipmap<'b> {
         if self.done {
             return None;
         }
-        match self.step() {
-            Ok(Some(p)) => Some(Ok(p)),
-            Ok(None) => None,
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        let step = self.step();
+        crate::parse::fused(&mut self.done, step)
     }
 }
 
