@@ -15,6 +15,7 @@ Writes benches/results/NAME.json (raw numbers) and benches/results/NAME.md (the 
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -439,6 +440,9 @@ def main():
             argv.append("--overwrite")
         cmds.append(("parquet", "rdb-convert --format parquet", f70, argv + [f70], False, True))
         prepares["parquet"] = f"rm -rf {pq}"
+    if re.search(r"^\s+info\s", help_text, re.M):
+        cmds.append(("info", "rdb-convert info (scan-only report)", f70,
+                     [f"{B}/rdb-convert", "info", f70], False, True))
     if "rdb-rs" in peers:
         cmds.append(("rdb-rs", "peer: Rust `rdb` crate 0.4 CLI (`rdb -f json`)", f70,
                      [rdbrs, "-f", "json", f70], True, True))

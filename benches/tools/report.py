@@ -62,6 +62,26 @@ def versions():
     ]
 
 
+def datasets(results):
+    lines = [
+        "Built by `benches/gen-datasets.sh`: `benches/tools/gen_dataset.py` writes seeded RESP",
+        "commands, `redis-cli --pipe` feeds them to a scratch Redis 7.0 (and Redis 6.2 for",
+        "`-r62`), which SAVEs. Cached in `.bench-cache/datasets/` by name + generator version.",
+        "",
+        "| dataset | dump (Redis 7.0) | keys | with expiry | keys by generator kind |",
+        "|---|--:|--:|--:|---|",
+    ]
+    for res in results:
+        m = res["meta"]
+        kinds = m["generator"].get("kinds", {})
+        k = ", ".join(f"{n} {c:,}" for n, c in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        if "values" in m["generator"]:
+            k += "; big values: " + ", ".join(
+                f"`{n}` {v / 1e6:,.0f} MB" for n, v in m["generator"]["values"].items())
+        lines.append(f"| {res['dataset']} | {m['bytes'] / 1e6:,.1f} MB | {m['keys']:,} | {m['expires']:,} | {k} |")
+    return lines
+
+
 def row(res, rid):
     return next((r for r in res["rows"] if r["id"] == rid and not r.get("failed") and r.get("median_s")), None)
 
@@ -120,6 +140,8 @@ def targets(results):
         return s
 
     line("scan + CRC ≥ 1.5 GB/s, one core (`scan` example)", thr("scan", 1500))
+    line("  the same through the CLI (`rdb-convert info`)",
+         lambda res: thr("info", 1500)(res) if row(res, "info") else "no `info` in this build")
     line("full decode ≥ 1 GB/s per core (`scan --decode --no-crc`)", thr("decode", 1000))
     line("JSON ≥ 400 MB/s on 2 cores (`rdb-convert`, all cores)", thr("json", 400))
 
@@ -164,6 +186,10 @@ def main():
         "`benches/compare.sh quick` for the ~50 MB dataset only. Per-dataset tables and raw numbers:",
         "`benches/results/DATASET.{md,json}`. Datasets are made by real Redis servers from",
         "`benches/tools/gen_dataset.py`'s seeded commands (`benches/gen-datasets.sh`).",
+        "",
+        "## Datasets",
+        "",
+        *datasets(results),
         "",
         "## Machine",
         "",
