@@ -9,19 +9,24 @@ use rdb_format::{DecoderOptions, Eof};
 use rdb_pipeline::json::checksum_warning;
 use rdb_pipeline::pipeline::{self, FileSummary, PipelineOptions, Progress};
 use rdb_pipeline::report::memory::{MemorySink, ModelOptions, Server};
+use rdb_pipeline::report::memory_parquet::MemoryParquetSink;
 use rdb_pipeline::report::Allocator;
 
 use crate::filter_args::FilterArgs;
 use crate::output::write_atomically;
+use crate::UsageError;
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert memory dump.rdb -o memory.csv
+  rdb-convert memory dump.rdb --format parquet -o memory.parquet
+  duckdb -c \"select type, sum(size_in_bytes) from 'memory.parquet' group by all\"
   rdb-convert memory dump.rdb --db 0 --type hash | sort -t, -k4 -n -r | head
   rdb-convert memory dump.rdb --server 7.4 --allocator jemalloc-8 --list-compress-depth 1";
 
 /// Estimate each key's memory (`MEMORY USAGE key SAMPLES 0` on a server that loaded the
 /// dump) and write it as CSV: database,type,key,size_in_bytes,encoding,num_elements,
-/// len_largest_element,expiry (the columns of redis-rdb-tools' memory report).
+/// len_largest_element,expiry (the columns of redis-rdb-tools' memory report), or as one
+/// Parquet file with the same columns, typed (plus `key_raw` for keys that are not UTF-8).
 #[derive(Args, Debug, Clone)]
 #[command(after_help = EXAMPLES)]
 pub struct MemoryArgs {
@@ -29,7 +34,8 @@ pub struct MemoryArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Write here instead of stdout (written under a temporary name, renamed when complete).
+    /// Write here instead of stdout (written under a temporary name, renamed when complete;
+    /// required with --format parquet).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
@@ -45,6 +51,10 @@ pub struct MemoryArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    /// Target chunk size in bytes for the parallel pipeline (testing aid).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub chunk_bytes: Option<u64>,
 }
 
 /// Output formats of the memory report.
@@ -52,6 +62,9 @@ pub struct MemoryArgs {
 pub enum MemoryFormat {
     /// CSV with a header line.
     Csv,
+    /// One Parquet file (zstd): database, type, key, key_raw, size_in_bytes, encoding,
+    /// num_elements, len_largest_element, expiry (timestamp, UTC).
+    Parquet,
 }
 
 /// The server and settings whose memory use is modelled.
@@ -135,15 +148,42 @@ pub fn pipeline_options(input: &InputArgs, filter: &FilterArgs) -> Result<Pipeli
 }
 
 pub fn run(args: &MemoryArgs) -> Result<()> {
-    let MemoryFormat::Csv = args.format;
-    match &args.output {
-        None => report(args, BufWriter::with_capacity(1 << 20, io::stdout())),
-        Some(path) => write_atomically(path, |out| report(args, out)),
+    match (args.format, &args.output) {
+        (MemoryFormat::Csv, None) => report(args, BufWriter::with_capacity(1 << 20, io::stdout())),
+        (MemoryFormat::Csv, Some(path)) => write_atomically(path, |out| report(args, out)),
+        (MemoryFormat::Parquet, None) => Err(UsageError(
+            "--format parquet needs --output FILE (Parquet is not written to a terminal or pipe)"
+                .into(),
+        )
+        .into()),
+        (MemoryFormat::Parquet, Some(path)) => {
+            write_atomically(path, |out| report_parquet(args, out))
+        }
     }
 }
 
+fn memory_pipeline_options(args: &MemoryArgs) -> Result<PipelineOptions> {
+    let mut options = pipeline_options(&args.input, &args.filter)?;
+    if let Some(n) = args.chunk_bytes {
+        options.chunk_bytes = n.max(1);
+    }
+    Ok(options)
+}
+
+fn report_parquet<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
+    let options = memory_pipeline_options(args)?;
+    let sink = MemoryParquetSink::new(out, args.model.options(), options.decoder)
+        .context("writing output")?;
+    let summaries = pipeline::run(&args.files, &options, &sink, &Progress::default())?;
+    sink.finish().context("writing output")?;
+    for s in &summaries {
+        warn_about(s);
+    }
+    Ok(())
+}
+
 fn report<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
-    let options = pipeline_options(&args.input, &args.filter)?;
+    let options = memory_pipeline_options(args)?;
     let sink =
         MemorySink::new(out, args.model.options(), options.decoder).context("writing output")?;
     let summaries = pipeline::run(&args.files, &options, &sink, &Progress::default())?;

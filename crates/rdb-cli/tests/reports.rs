@@ -443,6 +443,91 @@ fn memory_and_info(kind: Kind) {
         })
         .sum();
     assert_eq!(sum_csv, c.total, "{}: CSV total", kind.label());
+
+    // ---- and the Parquet report the same rows
+    let dir = std::env::temp_dir().join(format!(
+        "rdb-memory-parquet-{}-{}",
+        kind.label(),
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv_path = dir.join("memory.csv");
+    std::fs::write(&csv_path, &csv).unwrap();
+    let parquet_path = dir.join("memory.parquet");
+    args.extend(["--format", "parquet", "-o", parquet_path.to_str().unwrap()]);
+    run_cli(&args);
+    let rows = parquet_matches_csv(&csv_path, &parquet_path);
+    assert!(rows > 1000, "{}: only {rows} rows", kind.label());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// DuckDB reads the Parquet report back with exactly the CSV report's rows; returns how many.
+fn parquet_matches_csv(csv: &Path, parquet: &Path) -> usize {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/memory_parquet_vs_csv.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(csv)
+        .arg(parquet)
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "Parquet memory report differs from the CSV one (or DuckDB is missing: scripts/test-deps.sh installs it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The Parquet memory report over several corpus dumps in one run (binary keys, expiries,
+/// streams, many chunks) has the CSV report's rows, in order, for 1 and 2 threads alike.
+#[test]
+fn memory_parquet_matches_csv_on_corpus_dumps() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata");
+    let files: Vec<String> = [
+        "sample.rdb",
+        "corpus/HDT3213-rdb/example.rdb",
+        "corpus/librdb/misc_with_stream.rdb",
+        "corpus/librdb/script_legacy.rdb",
+        "corpus/librdb/set_not_expired_v11.rdb",
+        "corpus/rdb-rs/hash_list_pack.rdb",
+    ]
+    .iter()
+    .map(|f| root.join(f).to_str().unwrap().to_owned())
+    .collect();
+    let dir =
+        std::env::temp_dir().join(format!("rdb-memory-parquet-corpus-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut args: Vec<&str> = vec!["memory"];
+    args.extend(files.iter().map(String::as_str));
+    let csv = run_cli(&args);
+    let csv_path = dir.join("memory.csv");
+    std::fs::write(&csv_path, &csv).unwrap();
+    let p1 = dir.join("one.parquet");
+    let p2 = dir.join("two.parquet");
+    let mut a1 = args.clone();
+    a1.extend([
+        "--format",
+        "parquet",
+        "-o",
+        p1.to_str().unwrap(),
+        "--chunk-bytes",
+        "256",
+    ]);
+    let mut a2 = a1.clone();
+    let at = a2.len() - 3;
+    a2[at] = p2.to_str().unwrap();
+    let one = Command::new(env!("CARGO_BIN_EXE_rdb-convert"))
+        .args(&a1)
+        .env("RAYON_NUM_THREADS", "1")
+        .status()
+        .unwrap();
+    assert!(one.success());
+    run_cli(&a2);
+    let rows = parquet_matches_csv(&csv_path, &p1);
+    assert!(rows > 20, "only {rows} keys");
+    assert_eq!(parquet_matches_csv(&csv_path, &p2), rows);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

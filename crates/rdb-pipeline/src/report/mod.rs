@@ -38,6 +38,7 @@ use crate::filter::Filter;
 pub mod alloc;
 pub mod info;
 pub mod memory;
+pub mod memory_parquet;
 mod rax;
 pub mod top;
 
