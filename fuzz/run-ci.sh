@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-ALL_TARGETS=(whole_file value stream listpack ziplist intset zipmap lzf structured)
+ALL_TARGETS=(whole_file value stream listpack ziplist intset zipmap lzf structured roundtrip)
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 TOTAL="${FUZZ_SECONDS:-45}"
 SAN="${FUZZ_SANITIZER:-none}"

@@ -251,6 +251,8 @@ fn dump(out: &mut Out, path: &Path) {
             let mut v = vec![ty, selector];
             v.extend_from_slice(r.value_raw);
             out.put("value", &v);
+            // The same input shape: every real value is a round-trip seed too.
+            out.put("roundtrip", &v);
             if let Some(layout) = [15u8, 19, 21].iter().position(|&t| t == ty) {
                 let mut s = vec![layout as u8];
                 s.extend_from_slice(r.value_raw);
