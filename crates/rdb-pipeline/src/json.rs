@@ -7,7 +7,9 @@
 //! each type's value.
 
 use std::collections::HashMap;
-use std::io::{self, Write};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::pipeline::{Chunk, PipelineError, Result as PipelineResult, Sink};
@@ -37,6 +39,14 @@ pub struct JsonOptions {
 /// Flush the line buffer to the output past this size, so huge values stream.
 const FLUSH_AT: usize = 1 << 16;
 
+/// A worker's chunk output past this size goes to a temporary file instead of memory, so a
+/// huge value costs its decoded bytes only, not its JSON as well.
+const SPILL_AT: usize = 16 << 20;
+
+/// Huge strings are escaped and written in slices of this many bytes (a multiple of 3, so
+/// base64 slices join without padding).
+const STRING_SLICE: usize = 3 << 16;
+
 /// Writes a dump's items as NDJSON into `W`.
 pub struct JsonWriter<W: Write> {
     out: Out<W>,
@@ -48,8 +58,8 @@ pub struct JsonWriter<W: Write> {
 struct Out<W: Write> {
     out: W,
     buf: Vec<u8>,
-    /// Flush `buf` into `out` as it grows; off when `buf` is the result.
-    stream: bool,
+    /// Flush `buf` into `out` when it reaches this size.
+    flush_at: usize,
 }
 
 impl<W: Write> JsonWriter<W> {
@@ -59,7 +69,7 @@ impl<W: Write> JsonWriter<W> {
             out: Out {
                 out,
                 buf: Vec::with_capacity(FLUSH_AT * 2),
-                stream: true,
+                flush_at: FLUSH_AT,
             },
             scratch: Scratch::new(),
             options,
@@ -162,8 +172,36 @@ impl<W: Write> Out<W> {
         Ok(())
     }
 
+    /// A string value; a huge one is written in slices with flushes between, so it streams.
+    fn string_value(&mut self, s: Str<'_>) -> io::Result<()> {
+        let raw = match s {
+            Str::Bytes(raw) if raw.len() > STRING_SLICE => raw,
+            _ => {
+                bytes(&mut self.buf, s);
+                return Ok(());
+            }
+        };
+        if std::str::from_utf8(raw).is_ok() {
+            // Escaping touches ASCII bytes only, so slices may split a multi-byte character.
+            self.buf.push(b'"');
+            for slice in raw.chunks(STRING_SLICE) {
+                escaped(&mut self.buf, slice);
+                self.maybe_flush()?;
+            }
+            self.buf.push(b'"');
+        } else {
+            self.buf.extend_from_slice(b"{\"base64\":\"");
+            for slice in raw.chunks(STRING_SLICE) {
+                base64(&mut self.buf, slice);
+                self.maybe_flush()?;
+            }
+            self.buf.extend_from_slice(b"\"}");
+        }
+        Ok(())
+    }
+
     fn maybe_flush(&mut self) -> io::Result<()> {
-        if self.stream && self.buf.len() >= FLUSH_AT {
+        if self.buf.len() >= self.flush_at {
             self.flush_buf()?;
         }
         Ok(())
@@ -195,7 +233,7 @@ impl<W: Write> Out<W> {
         b.extend_from_slice(b",\"value\":");
         let value = r.value(scratch)?;
         match value {
-            Value::String(s) => bytes(&mut self.buf, s),
+            Value::String(s) => self.string_value(s)?,
             Value::List(items) => self.array(items)?,
             Value::Set(items) => self.array(items)?,
             Value::ZSet(items) => {
@@ -417,6 +455,7 @@ impl<W: Write> Out<W> {
 pub struct JsonSink<W: Write + Send> {
     out: Mutex<W>,
     options: JsonOptions,
+    spill_at: usize,
 }
 
 impl<W: Write + Send> JsonSink<W> {
@@ -425,7 +464,15 @@ impl<W: Write + Send> JsonSink<W> {
         JsonSink {
             out: Mutex::new(out),
             options,
+            spill_at: SPILL_AT,
         }
+    }
+
+    /// Moves a chunk's output from memory to a temporary file (in `TMPDIR`) once it reaches
+    /// `bytes` (default 16 MiB), so a huge value's JSON is not held in memory.
+    pub fn with_spill_threshold(mut self, bytes: usize) -> Self {
+        self.spill_at = bytes.max(1);
+        self
     }
 
     /// Flushes and returns the output.
@@ -436,19 +483,62 @@ impl<W: Write + Send> JsonSink<W> {
     }
 }
 
+/// A chunk's lines: in memory, or in an unlinked temporary file when they grew past
+/// [`SPILL_AT`].
+pub struct JsonPart {
+    buf: Vec<u8>,
+    spill: Option<File>,
+}
+
+/// The temporary file a chunk's output spills into: created on the first write, removed
+/// from the directory at once (the open handle keeps it), so nothing is left behind whatever
+/// happens to the process.
+#[derive(Default)]
+struct Spill(Option<File>);
+
+impl Spill {
+    fn create() -> io::Result<File> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let dir = std::env::temp_dir();
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".rdb-convert-spill-{}-{n}", std::process::id()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        let _ = fs::remove_file(&path);
+        Ok(file)
+    }
+}
+
+impl Write for Spill {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.0.is_none() {
+            self.0 = Some(Spill::create()?);
+        }
+        self.0.as_mut().map_or(Ok(0), |f| f.write(data))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 impl<W: Write + Send> Sink for JsonSink<W> {
-    type Part = Vec<u8>;
+    type Part = JsonPart;
 
     fn process<'a>(
         &self,
         chunk: &Chunk,
         items: &mut dyn Iterator<Item = PipelineResult<Item<'a>>>,
         scratch: &mut Scratch,
-    ) -> PipelineResult<Vec<u8>> {
+    ) -> PipelineResult<JsonPart> {
         let mut out = Out {
-            out: io::sink(),
+            out: Spill::default(),
             buf: Vec::new(),
-            stream: false,
+            flush_at: self.spill_at,
         };
         for item in items {
             out.item(&item?, scratch, self.options.with_meta)
@@ -461,13 +551,31 @@ impl<W: Write + Send> Sink for JsonSink<W> {
                 })?;
             scratch.reset();
         }
-        Ok(out.buf)
+        if out.out.0.is_some() {
+            out.flush_buf()
+                .map_err(|e| PipelineError::Sink(format!("spilling output: {e}")))?;
+        }
+        Ok(JsonPart {
+            buf: out.buf,
+            spill: out.out.0,
+        })
     }
 
-    fn commit(&self, _chunk: &Chunk, part: Vec<u8>) -> PipelineResult<()> {
+    fn commit(&self, _chunk: &Chunk, part: JsonPart) -> PipelineResult<()> {
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        out.write_all(&part)
-            .map_err(|e| PipelineError::Sink(format!("writing output: {e}")))
+        let write_err = |e: io::Error| PipelineError::Sink(format!("writing output: {e}"));
+        if let Some(mut spill) = part.spill {
+            spill.seek(SeekFrom::Start(0)).map_err(write_err)?;
+            let mut slice = vec![0u8; 1 << 20];
+            loop {
+                let n = spill.read(&mut slice).map_err(write_err)?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&slice[..n]).map_err(write_err)?;
+            }
+        }
+        out.write_all(&part.buf).map_err(write_err)
     }
 }
 
@@ -583,9 +691,15 @@ const ESCAPE: [u8; 256] = {
 
 /// A JSON string, escaped in runs between the bytes that need it.
 fn string(b: &mut Vec<u8>, s: &str) {
-    let bytes = s.as_bytes();
-    b.reserve(bytes.len() + 2);
+    b.reserve(s.len() + 2);
     b.push(b'"');
+    escaped(b, s.as_bytes());
+    b.push(b'"');
+}
+
+/// The inside of a JSON string: UTF-8 bytes with quotes, backslashes and control characters
+/// escaped.
+fn escaped(b: &mut Vec<u8>, bytes: &[u8]) {
     let mut start = 0;
     for (i, &c) in bytes.iter().enumerate() {
         let esc = ESCAPE[c as usize];
@@ -609,7 +723,6 @@ fn string(b: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     b.extend_from_slice(&bytes[start..]);
-    b.push(b'"');
 }
 
 fn base64_object(b: &mut Vec<u8>, raw: &[u8]) {
@@ -658,6 +771,75 @@ pub fn base64(out: &mut Vec<u8>, raw: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dump with huge strings (UTF-8 with escapes and multi-byte characters across slice
+    /// boundaries, and binary) and collections.
+    fn big_values_dump() -> Vec<u8> {
+        use rdb_format::encode::{encode_value, RdbWriter};
+        use rdb_format::{Flavor, Value, Version};
+        let target = Version {
+            flavor: Flavor::Redis,
+            number: 10,
+        };
+        let mut w = RdbWriter::new(Vec::new(), target).unwrap();
+        w.select_db(0).unwrap();
+        let text: String = (0..40_000).map(|i| format!("é\"{i}\n€\u{1}")).collect();
+        let binary: Vec<u8> = (0..700_001u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        let small = b"small".to_vec();
+        for (key, bytes) in [
+            (&b"text"[..], text.as_bytes()),
+            (b"bin", &binary),
+            (b"s", &small),
+        ] {
+            let mut v = Vec::new();
+            let t = encode_value(&Value::String(Str::Bytes(bytes)), target, &mut v).unwrap();
+            w.record(key, None, t, &v).unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    #[test]
+    fn huge_values_stream_and_spill_to_the_same_bytes() {
+        let data = big_values_dump();
+        let dir = std::env::temp_dir().join(format!("rdb-json-spill-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.rdb");
+        fs::write(&path, &data).unwrap();
+
+        let mut sequential = JsonWriter::new(Vec::new(), JsonOptions::default());
+        for item in rdb_format::Decoder::new(&data).unwrap() {
+            sequential.write_item(&item.unwrap()).unwrap();
+        }
+        let sequential = sequential.finish().unwrap();
+
+        let options = crate::pipeline::PipelineOptions {
+            chunk_bytes: 1,
+            ..Default::default()
+        };
+        let progress = crate::pipeline::Progress::default();
+        for spill_at in [SPILL_AT, 4096, 1] {
+            let sink =
+                JsonSink::new(Vec::new(), JsonOptions::default()).with_spill_threshold(spill_at);
+            crate::pipeline::run(std::slice::from_ref(&path), &options, &sink, &progress).unwrap();
+            let out = sink.finish().unwrap();
+            assert!(out == sequential, "spill at {spill_at}: output differs");
+        }
+        let lines: Vec<serde_json::Value> = sequential
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
+        let text: String = (0..40_000).map(|i| format!("é\"{i}\n€\u{1}")).collect();
+        assert_eq!(lines[0]["value"].as_str().unwrap(), text);
+        let mut want = Vec::new();
+        let binary: Vec<u8> = (0..700_001u32).map(|i| (i * 7 + i / 251) as u8).collect();
+        base64(&mut want, &binary);
+        assert_eq!(
+            lines[1]["value"]["base64"].as_str().unwrap().as_bytes(),
+            want
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn escapes_and_base64() {
