@@ -1,7 +1,7 @@
 //! The default command: dumps → NDJSON.
 
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,12 +21,23 @@ use crate::UsageError;
 
 use crate::filter_args::FilterArgs;
 use crate::output::write_atomically;
+use crate::s3_args::{self, ResolvedInputs, S3Args, S3OutputArgs};
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert dump.rdb                          NDJSON on stdout
   rdb-convert dump.rdb --with-meta -o out.json  aux fields and functions too, into a file
   rdb-convert dump.rdb --db 0 --key 'user:*' --type hash
-  rdb-convert shard-*.rdb | jq -c 'select(.type==\"hash\")'";
+  rdb-convert shard-*.rdb | jq -c 'select(.type==\"hash\")'
+
+S3: any FILE may be s3://bucket/key.rdb, s3://bucket/prefix/ (every object under it) or
+s3://bucket/prefix/name-*.rdb (every match, in shard-number order); --output may be s3://.
+Credentials and region as in the AWS CLI: --profile / AWS_PROFILE, AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, ~/.aws/credentials and ~/.aws/config
+(static keys only: SSO, assume-role and credential_process profiles are not supported),
+else instance or container credentials.
+  rdb-convert s3://backups/redis/name-*.rdb --format parquet --output s3://exports/redis/ --sse AES256
+  rdb-convert s3://backups/dump.rdb --endpoint-url http://127.0.0.1:9000 -o out.json   (MinIO, Ceph)
+  rdb-convert info s3://public-dumps/sample.rdb --no-sign-request --region eu-west-1";
 
 /// Dumps in, data out.
 #[derive(Args, Debug, Clone)]
@@ -85,6 +96,12 @@ pub struct ConvertArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub s3: S3Args,
+
+    #[command(flatten)]
+    pub s3_output: S3OutputArgs,
 }
 
 /// Output formats.
@@ -109,12 +126,27 @@ pub enum CompressionArg {
 }
 
 pub fn run(args: &ConvertArgs) -> Result<()> {
-    match args.format {
-        Format::Json => match &args.output {
+    let s3_output = match &args.output {
+        Some(p) if s3_args::is_s3(p) => Some(s3_args::parse_url(p)?),
+        _ => None,
+    };
+    match (args.format, s3_output) {
+        (Format::Json, None) => match &args.output {
             None => convert_json(args, BufWriter::with_capacity(1 << 20, io::stdout())),
             Some(path) => write_atomically(path, |out| convert_json(args, out)),
         },
-        Format::Parquet => export_parquet(args),
+        (Format::Json, Some(url)) => s3_args::json_to_s3(args, &url, |path| {
+            write_atomically(path, |out| convert_json(args, out))
+        }),
+        (Format::Parquet, None) => {
+            let Some(dir) = &args.output else {
+                return Err(UsageError("--format parquet needs --output DIR".into()).into());
+            };
+            export_parquet(args, dir, &dir.display().to_string())
+        }
+        (Format::Parquet, Some(url)) => s3_args::parquet_to_s3(args, &url, &CANCEL, |dir| {
+            export_parquet(args, dir, &url.to_string())
+        }),
     }
 }
 
@@ -135,6 +167,7 @@ fn show_progress(args: &ConvertArgs) -> bool {
 
 fn convert_json<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
     let options = pipeline_options(args, 4 << 20)?;
+    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
     let sink = JsonSink::new(
         out,
         JsonOptions {
@@ -146,7 +179,7 @@ fn convert_json<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
         &progress,
         show_progress(args),
         |_| {},
-        || pipeline::run(&args.files, &options, &sink, &progress),
+        || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
     )?;
     sink.finish().context("writing output")?;
     for s in &summaries {
@@ -155,11 +188,11 @@ fn convert_json<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
     Ok(())
 }
 
-fn export_parquet(args: &ConvertArgs) -> Result<()> {
-    let Some(dir) = &args.output else {
-        return Err(UsageError("--format parquet needs --output DIR".into()).into());
-    };
+/// Exports into `dir`; `shown` is where the user asked for it (`dir`, or an `s3://` URL
+/// the directory is uploaded to afterwards), for the manifest and messages.
+fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
     let options = pipeline_options(args, 32 << 20)?;
+    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
     let id = args.export_id.clone().unwrap_or_else(export::generate_id);
     let mut settings = serde_json::Map::new();
     settings.insert("format".into(), json!("parquet"));
@@ -167,7 +200,7 @@ fn export_parquet(args: &ConvertArgs) -> Result<()> {
         "compression".into(),
         json!(format!("{:?}", args.compression).to_lowercase()),
     );
-    settings.insert("output".into(), json!(dir.display().to_string()));
+    settings.insert("output".into(), json!(shown));
     settings.insert(
         "sources".into(),
         json!(args
@@ -201,7 +234,7 @@ fn export_parquet(args: &ConvertArgs) -> Result<()> {
             let mut e = export.lock().unwrap_or_else(|p| p.into_inner());
             let _ = e.update(Status::InProgress, p);
         },
-        || pipeline::run(&args.files, &options, &sink, &progress),
+        || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
     );
     let mut export = export.into_inner().unwrap_or_else(|p| p.into_inner());
     let stats = sink.stats();
@@ -220,9 +253,7 @@ fn export_parquet(args: &ConvertArgs) -> Result<()> {
             export.finish(Status::Complete, &progress, None)?;
             eprintln!(
                 "rdb-convert: export {id} complete: {keys} keys, {} files, {} bytes in {}",
-                stats.files,
-                stats.bytes,
-                dir.display()
+                stats.files, stats.bytes, shown
             );
             Ok(())
         }
@@ -237,7 +268,7 @@ fn export_parquet(args: &ConvertArgs) -> Result<()> {
             Err(anyhow::anyhow!(
                 "export {id} {}: {cause}; manifest in {}",
                 status.as_str(),
-                dir.join(export::MANIFEST).display()
+                Path::new(shown).join(export::MANIFEST).display()
             ))
         }
     }
@@ -250,7 +281,7 @@ fn install_ctrlc() {
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
 }
 
-static CANCEL: AtomicBool = AtomicBool::new(false);
+pub(crate) static CANCEL: AtomicBool = AtomicBool::new(false);
 
 /// Runs `work` while a thread refreshes the progress bar and calls `tick` twice a second.
 fn with_reporter<T: Send>(

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use rdb_format::Decoder;
+use rdb_pipeline::pipeline::Inputs;
 use rdb_pipeline::report::info::{self, ChecksumStatus};
-use rdb_pipeline::source::DumpFile;
 
 use crate::filter_args::FilterArgs;
 use crate::memory::InputArgs;
+use crate::s3_args::{ResolvedInputs, S3Args};
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert info dump.rdb
@@ -41,17 +42,21 @@ pub struct InfoArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub s3: S3Args,
 }
 
 pub fn run(args: &InfoArgs) -> Result<()> {
     let filter = args.filter.to_filter()?;
     let options = args.input.options();
     let mut files = Vec::new();
-    for path in &args.files {
-        let file = DumpFile::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let decoder = Decoder::with_options(file.data(), options)
-            .with_context(|| path.display().to_string())?;
-        let name = path.display().to_string();
+    // S3 objects are downloaded one ahead of the scan, each removed when scanned.
+    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
+    for index in 0..inputs.count() {
+        let file = inputs.open(index)?;
+        let name = file.path().display().to_string();
+        let decoder = Decoder::with_options(file.data(), options).with_context(|| name.clone())?;
         let f = info::scan(decoder, &name, file.data().len() as u64, &filter, args.now)
             .with_context(|| name.clone())?;
         files.push(f);

@@ -11,6 +11,7 @@ mod filter_args;
 mod info;
 mod memory;
 mod output;
+mod s3_args;
 mod seed;
 mod split;
 mod top;

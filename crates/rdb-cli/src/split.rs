@@ -15,11 +15,13 @@ use rdb_seed::OnUnsupported;
 
 use crate::filter_args::FilterArgs;
 use crate::output::temp_path;
+use crate::s3_args::{self, S3Args, S3OutputArgs, StagedOutputs};
 
 pub const SPLIT_EXAMPLES: &str = "Examples:
   rdb-convert split dump.rdb --shards 3                 dump-0001.rdb .. dump-0003.rdb
   rdb-convert split dump.rdb --slots-from redis://node1:7000 --output-prefix /tmp/shard
-  rdb-convert split dump.rdb --shards 6 --rdb-version 9 (for Redis 5.0-6.2 servers)";
+  rdb-convert split dump.rdb --shards 6 --rdb-version 9 (for Redis 5.0-6.2 servers)
+  rdb-convert split s3://backups/dump.rdb --shards 3 --output-prefix s3://backups/split/dump --sse AES256";
 
 pub const FILTER_EXAMPLES: &str = "Examples:
   rdb-convert filter dump.rdb --output users.rdb --key 'user:*'
@@ -44,6 +46,12 @@ pub struct RdbOutputArgs {
     /// Try to read dumps whose RDB version is newer than this tool knows.
     #[arg(long)]
     pub allow_future_versions: bool,
+
+    #[command(flatten)]
+    pub s3: S3Args,
+
+    #[command(flatten)]
+    pub s3_output: S3OutputArgs,
 }
 
 fn parse_version(s: &str) -> Result<Version, String> {
@@ -91,7 +99,8 @@ pub struct SplitArgs {
     #[arg(long, value_name = "URL", conflicts_with = "shards")]
     pub slots_from: Option<String>,
 
-    /// Output names: PREFIX-0001.rdb, ... (default: FILE without its extension).
+    /// Output names: PREFIX-0001.rdb, ... (default: FILE without its extension); may be
+    /// s3://bucket/dir/name (files are uploaded once all are written).
     #[arg(long, value_name = "PATH")]
     pub output_prefix: Option<PathBuf>,
 
@@ -110,7 +119,7 @@ pub struct FilterArgs2 {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
-    /// The RDB file to write.
+    /// The RDB file to write (or s3://bucket/key.rdb, uploaded once written).
     #[arg(long, short, value_name = "PATH")]
     pub output: PathBuf,
 
@@ -146,8 +155,13 @@ pub fn run_split(args: &SplitArgs) -> Result<()> {
             PathBuf::from(name)
         })
         .collect();
-    let report = write_rdbs(&args.file, &layout, &paths, &args.output, &args.filter)?;
-    for (i, path) in paths.iter().enumerate() {
+    let (input, _download) = s3_args::single_input(&args.file, &args.output.s3)?;
+    let (paths, staged) = stage_outputs(paths, &args.output)?;
+    let report = write_rdbs(&input, &layout, &paths.1, &args.output, &args.filter)?;
+    if let Some(s) = staged {
+        s.upload()?;
+    }
+    for (i, path) in paths.0.iter().enumerate() {
         let ranges: Vec<String> = layout
             .ranges(i)
             .iter()
@@ -167,13 +181,12 @@ pub fn run_split(args: &SplitArgs) -> Result<()> {
 
 pub fn run_filter(args: &FilterArgs2) -> Result<()> {
     let layout = SlotLayout::even(1);
-    let report = write_rdbs(
-        &args.file,
-        &layout,
-        std::slice::from_ref(&args.output),
-        &args.rdb,
-        &args.filter,
-    )?;
+    let (input, _download) = s3_args::single_input(&args.file, &args.rdb.s3)?;
+    let (paths, staged) = stage_outputs(vec![args.output.clone()], &args.rdb)?;
+    let report = write_rdbs(&input, &layout, &paths.1, &args.rdb, &args.filter)?;
+    if let Some(s) = staged {
+        s.upload()?;
+    }
     eprintln!(
         "{}: {} keys kept, {} filtered out, {} bytes",
         args.output.display(),
@@ -182,6 +195,33 @@ pub fn run_filter(args: &FilterArgs2) -> Result<()> {
         report.bytes.first().copied().unwrap_or(0)
     );
     Ok(())
+}
+
+/// Output paths as given (for messages) and the local paths to write: `s3://` outputs are
+/// written into a staging directory and uploaded by the returned [`StagedOutputs`].
+#[allow(clippy::type_complexity)]
+fn stage_outputs(
+    paths: Vec<PathBuf>,
+    out: &RdbOutputArgs,
+) -> Result<((Vec<PathBuf>, Vec<PathBuf>), Option<StagedOutputs>)> {
+    let urls: Vec<_> = paths
+        .iter()
+        .filter(|p| s3_args::is_s3(p))
+        .map(|p| s3_args::parse_url(p))
+        .collect::<Result<_>>()?;
+    let Some(first) = urls.first() else {
+        return Ok(((paths.clone(), paths), None));
+    };
+    let mut staged = StagedOutputs::new(&out.s3, &out.s3_output, first)?;
+    let mut local = Vec::with_capacity(paths.len());
+    for p in &paths {
+        if s3_args::is_s3(p) {
+            local.push(staged.stage(&s3_args::parse_url(p)?));
+        } else {
+            local.push(p.clone());
+        }
+    }
+    Ok(((paths, local), Some(staged)))
 }
 
 fn write_rdbs(

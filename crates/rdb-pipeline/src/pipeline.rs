@@ -171,6 +171,47 @@ pub fn run<S: Sink>(
     result
 }
 
+/// Dumps opened one at a time, in order, when the pipeline reaches them: a download of later
+/// dumps can overlap the conversion of earlier ones.
+pub trait Inputs {
+    /// Number of dumps.
+    fn count(&self) -> usize;
+    /// Bytes of all dumps, known before they are opened (progress).
+    fn total_bytes(&self) -> u64;
+    /// Opens dump `index`; called with 0, 1, 2... in order, each after the previous dump
+    /// is done.
+    fn open(&mut self, index: usize) -> Result<DumpFile>;
+}
+
+/// Runs the dumps of `inputs` through `sink`, opening each when its turn comes.
+pub fn run_inputs<S: Sink>(
+    inputs: &mut dyn Inputs,
+    options: &PipelineOptions,
+    sink: &S,
+    progress: &Progress,
+) -> Result<Vec<FileSummary>> {
+    let mut run = || {
+        progress
+            .bytes_total
+            .fetch_add(inputs.total_bytes(), Ordering::Relaxed);
+        let mut summaries = Vec::with_capacity(inputs.count());
+        for index in 0..inputs.count() {
+            let dump = inputs.open(index)?;
+            summaries.push(run_file(index, &dump, options, sink, progress)?);
+        }
+        Ok(summaries)
+    };
+    let result = run();
+    if result.is_err() {
+        sink.abort();
+    }
+    result
+}
+
+/// Chunks at least this big (or four target chunks, if that is more) are processed one at a
+/// time.
+const BIG_CHUNK: u64 = 16 << 20;
+
 fn run_inner<S: Sink>(
     files: &[PathBuf],
     options: &PipelineOptions,
@@ -224,6 +265,10 @@ fn run_file<S: Sink>(
 
     // Keep every thread busy with one chunk in hand and one queued.
     let max_in_flight = rayon::current_num_threads() * 2;
+    // A chunk this big is one huge value: its decoded bytes (and the sink's output) cost
+    // about its size in memory, so at most one is in flight and memory stays near
+    // "the largest value plus a few chunks" instead of "the largest values, one per thread".
+    let big_chunk = (options.chunk_bytes * 4).max(BIG_CHUNK);
     let commit = |chunk: Chunk, rx: mpsc::Receiver<Result<(S::Part, u64, u64)>>| -> Result<u64> {
         let (part, kept, skipped) =
             wait(&rx).ok_or_else(|| PipelineError::Sink("a worker stopped".into()))??;
@@ -240,6 +285,7 @@ fn run_file<S: Sink>(
     // deadlock.
     let eof = rayon::in_place_scope(|scope| -> Result<Eof> {
         let mut in_flight: VecDeque<(Chunk, mpsc::Receiver<_>)> = VecDeque::new();
+        let is_big = |c: &Chunk| c.end - c.start >= big_chunk;
         let mut chunk_index = 0;
         let mut start = scan.position();
         let mut start_db = 0;
@@ -270,7 +316,9 @@ fn run_file<S: Sink>(
                 chunk_index += 1;
                 start = chunk_end;
                 start_db = scan.db();
-                while in_flight.len() >= max_in_flight {
+                while in_flight.len() >= max_in_flight
+                    || (is_big(&chunk) && in_flight.iter().any(|(c, _)| is_big(c)))
+                {
                     let (c, rx) = in_flight.pop_front().expect("non-empty");
                     chunked += commit(c, rx)?;
                 }

@@ -25,7 +25,14 @@ impl DumpFile {
     /// Opens and maps `path`.
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         let path = path.as_ref().to_path_buf();
-        let file = File::open(&path)?;
+        Self::open_as(&path, path.clone())
+    }
+
+    /// Opens and maps `local`, named `name` in messages and summaries (a local copy of a
+    /// dump downloaded from `s3://...` keeps its URL).
+    pub fn open_as(local: &Path, name: PathBuf) -> io::Result<Self> {
+        let path = name;
+        let file = File::open(local)?;
         let len = file.metadata()?.len();
         let bytes = if len == 0 {
             Bytes::Empty

@@ -281,10 +281,10 @@ impl S3 {
     /// told apart from a missing bucket, and a region error names the bucket's region,
     /// with one more request each when the first answer does not say.
     pub(crate) async fn map_err(&self, e: object_store::Error, url: &S3Url, op: Op) -> S3Error {
-        let request = |source| S3Error::Request {
+        let request = |cause| S3Error::Request {
             url: url.to_string(),
             op,
-            source,
+            cause,
         };
         match classify(&e) {
             Failure::NotFound {

@@ -116,14 +116,14 @@ pub enum S3Error {
         detail: String,
     },
     /// Any other failure of a request (after retries).
-    #[error("{url}: {} failed: {source}", op.verb())]
+    #[error("{url}: {} failed: {cause}", op.verb())]
     Request {
         /// The URL.
         url: String,
         /// What was being done.
         op: Op,
-        /// object_store's error.
-        source: object_store::Error,
+        /// object_store's error (its message already holds its causes).
+        cause: object_store::Error,
     },
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
