@@ -276,7 +276,7 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
 
 /// Ctrl-C raises a flag that the reporter thread passes to the pipeline, which stops at the
 /// next chunk; the sink then removes what it wrote.
-fn install_ctrlc() {
+pub(crate) fn install_ctrlc() {
     // Fails only if a handler is already installed, which is then the one that counts.
     let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
 }

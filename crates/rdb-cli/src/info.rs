@@ -11,7 +11,7 @@ use rdb_pipeline::report::info::{self, ChecksumStatus};
 
 use crate::filter_args::FilterArgs;
 use crate::memory::InputArgs;
-use crate::s3_args::{ResolvedInputs, S3Args};
+use crate::s3_args::ResolvedInputs;
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert info dump.rdb
@@ -42,9 +42,6 @@ pub struct InfoArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
-
-    #[command(flatten)]
-    pub s3: S3Args,
 }
 
 pub fn run(args: &InfoArgs) -> Result<()> {
@@ -52,7 +49,7 @@ pub fn run(args: &InfoArgs) -> Result<()> {
     let options = args.input.options();
     let mut files = Vec::new();
     // S3 objects are downloaded one ahead of the scan, each removed when scanned.
-    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
+    let mut inputs = ResolvedInputs::new(&args.files, &args.input.s3)?.into_pipeline()?;
     for index in 0..inputs.count() {
         let file = inputs.open(index)?;
         let name = file.path().display().to_string();

@@ -108,6 +108,9 @@ pub struct InputArgs {
     /// Try to read files whose RDB version is newer than this tool knows.
     #[arg(long)]
     pub allow_future_versions: bool,
+
+    #[command(flatten)]
+    pub s3: crate::s3_args::S3Args,
 }
 
 impl InputArgs {
@@ -174,7 +177,12 @@ fn report_parquet<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
     let options = memory_pipeline_options(args)?;
     let sink = MemoryParquetSink::new(out, args.model.options(), options.decoder)
         .context("writing output")?;
-    let summaries = pipeline::run(&args.files, &options, &sink, &Progress::default())?;
+    let summaries = pipeline::run(
+        &crate::s3_args::local_copies(&args.files, &args.input.s3)?.0,
+        &options,
+        &sink,
+        &Progress::default(),
+    )?;
     sink.finish().context("writing output")?;
     for s in &summaries {
         warn_about(s);
@@ -186,7 +194,12 @@ fn report<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
     let options = memory_pipeline_options(args)?;
     let sink =
         MemorySink::new(out, args.model.options(), options.decoder).context("writing output")?;
-    let summaries = pipeline::run(&args.files, &options, &sink, &Progress::default())?;
+    let summaries = pipeline::run(
+        &crate::s3_args::local_copies(&args.files, &args.input.s3)?.0,
+        &options,
+        &sink,
+        &Progress::default(),
+    )?;
     sink.finish().context("writing output")?;
     for s in &summaries {
         warn_about(s);

@@ -15,7 +15,7 @@ use rdb_s3::{
     S3Options, S3Url, SpoolDir, Sse, Target, UploadItem, S3,
 };
 
-use crate::convert::{ConvertArgs, CANCEL};
+use crate::convert::{install_ctrlc, ConvertArgs, CANCEL};
 
 /// Where and how to reach S3.
 #[derive(Args, Debug, Clone, Default)]
@@ -306,6 +306,7 @@ impl StagedOutputs {
 
     /// Uploads every staged file.
     pub fn upload(self) -> Result<()> {
+        install_ctrlc();
         let done = self.s3.upload(&self.items, None, &CANCEL)?;
         eprintln!(
             "rdb-convert: uploaded {} objects ({} bytes)",
@@ -313,6 +314,13 @@ impl StagedOutputs {
         );
         Ok(())
     }
+}
+
+/// Local paths for a command's FILE arguments, `s3://` objects downloaded first (for sinks
+/// that reopen a dump by its path), and what keeps the copies until dropped.
+pub fn local_copies(files: &[PathBuf], args: &S3Args) -> Result<(Vec<PathBuf>, LocalCopies)> {
+    let (paths, _, copies) = ResolvedInputs::new(files, args)?.download_all()?;
+    Ok((paths, copies))
 }
 
 /// Downloaded copies (and their temporary directory), removed when dropped.
@@ -416,6 +424,8 @@ pub fn json_to_s3(
         local,
         url: url.clone(),
     };
+    // Ctrl-C during the upload aborts it instead of leaving a multipart upload behind.
+    install_ctrlc();
     let done = s3.upload(&[item], None, &CANCEL)?;
     eprintln!("rdb-convert: wrote {url} ({} bytes)", done.bytes);
     Ok(())

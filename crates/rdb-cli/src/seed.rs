@@ -93,6 +93,9 @@ pub struct SeedArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub s3: crate::s3_args::S3Args,
 }
 
 pub fn run(args: &SeedArgs) -> Result<()> {
@@ -140,7 +143,10 @@ pub fn run(args: &SeedArgs) -> Result<()> {
             p.seeded as f64 / secs
         ));
     };
-    let result = seed_blocking(&args.files, &options, progress);
+    // S3 inputs are downloaded first (seeding reads its files more than once).
+    let (files, _, _downloads) =
+        crate::s3_args::ResolvedInputs::new(&args.files, &args.s3)?.download_all()?;
+    let result = seed_blocking(&files, &options, progress);
     bar.finish_and_clear();
     let report = result?;
     summary(&report);

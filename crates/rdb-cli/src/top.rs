@@ -12,6 +12,7 @@ use rdb_pipeline::source::DumpFile;
 
 use crate::filter_args::FilterArgs;
 use crate::memory::{pipeline_options, warn_about, InputArgs, ModelArgs};
+use crate::s3_args::ResolvedInputs;
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert top dump.rdb                          100 biggest keys by estimated memory
@@ -90,13 +91,16 @@ impl From<ByArg> for TopBy {
 
 pub fn run(args: &TopArgs) -> Result<()> {
     let options = pipeline_options(&args.input, &args.filter)?;
-    let now = match (args.now, args.files.first()) {
+    // The first dump is read before the run (its ctime), so S3 inputs are downloaded first.
+    let (paths, names, _downloads) =
+        ResolvedInputs::new(&args.files, &args.input.s3)?.download_all()?;
+    let now = match (args.now, paths.first()) {
         (Some(now), _) => now,
         (None, Some(first)) => {
-            let file =
-                DumpFile::open(first).with_context(|| format!("opening {}", first.display()))?;
-            let header = DumpHeader::read(file.data(), options.decoder)
-                .with_context(|| first.display().to_string())?;
+            let name = &names[0];
+            let file = DumpFile::open(first).with_context(|| format!("opening {name}"))?;
+            let header =
+                DumpHeader::read(file.data(), options.decoder).with_context(|| name.clone())?;
             header
                 .aux_str("ctime")
                 .and_then(|s| s.parse::<i64>().ok())
@@ -117,7 +121,8 @@ pub fn run(args: &TopArgs) -> Result<()> {
         args.model.options(),
         options.decoder,
     );
-    let summaries = pipeline::run(&args.files, &options, &sink, &Progress::default())?;
+    // The sink reopens each dump by its path: the local copies' paths, not their URLs.
+    let summaries = pipeline::run(&paths, &options, &sink, &Progress::default())?;
     for s in &summaries {
         warn_about(s);
     }

@@ -261,6 +261,22 @@ fn single_dump_shard_prefix_and_glob() {
             std::fs::read(file).unwrap()
         );
     }
+    // The reports read S3 too.
+    let memory = ok(convert(&ep, &["memory", "s3://dumps/shards/"])).stdout;
+    let local_memory = ok(Command::new(bin())
+        .arg("memory")
+        .args(&in_order)
+        .output()
+        .unwrap())
+    .stdout;
+    assert_eq!(memory, local_memory);
+    let top = ok(convert(
+        &ep,
+        &["top", "s3://dumps/globbed/name-*.rdb", "--json"],
+    ))
+    .stdout;
+    assert!(serde_json::from_slice::<serde_json::Value>(&top).is_ok());
+
     // Without it nothing is left in the temporary directory.
     let tmp = scratch("tmpdir");
     let out = Command::new(bin())

@@ -292,7 +292,23 @@ mod tests {
         m
     }
 
-    fn home() -> PathBuf {
+    /// A HOME with ~/.aws files, removed when dropped.
+    struct Home(PathBuf);
+
+    impl std::ops::Deref for Home {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Home {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn home() -> Home {
         let d = std::env::temp_dir().join(format!(
             "rdb-s3-config-{}-{:?}",
             std::process::id(),
@@ -314,7 +330,7 @@ mod tests {
              [profile role]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = default\n",
         )
         .unwrap();
-        d
+        Home(d)
     }
 
     #[test]
