@@ -402,3 +402,78 @@ pub fn local_name(key: &str) -> String {
         name.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::url::S3Url;
+
+    fn dump() -> Vec<u8> {
+        // REDIS0011, one string key, EOF, CRC-64.
+        let mut d = b"REDIS0011".to_vec();
+        d.extend_from_slice(&[0xFE, 0, 0, 1, b'k', 3, b'v', b'a', b'l', 0xFF]);
+        let crc = rdb_format::crc64(&d);
+        d.extend_from_slice(&crc.to_le_bytes());
+        d
+    }
+
+    fn md5_hex(data: &[u8]) -> String {
+        Md5::digest(data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn check(data: &[u8], size: u64, e_tag: Option<String>) -> Result<Vec<&'static str>, S3Error> {
+        let dir = SpoolDir::new().unwrap();
+        let path = dir.path().join("d.rdb");
+        fs::write(&path, data).unwrap();
+        let object = ObjectInfo {
+            url: S3Url::parse("s3://bucket/d.rdb").unwrap(),
+            size,
+            e_tag,
+        };
+        verify(&object, &path)
+    }
+
+    #[test]
+    fn checks_size_md5_and_crc() {
+        let d = dump();
+        let n = d.len() as u64;
+        assert_eq!(
+            check(&d, n, Some(md5_hex(&d))).unwrap(),
+            ["size", "crc64", "md5"]
+        );
+        // A multipart ETag is not an MD5: size and CRC only.
+        assert_eq!(
+            check(&d, n, Some("0123-2".into())).unwrap(),
+            ["size", "crc64"]
+        );
+        let e = check(&d, n + 1, None).unwrap_err().to_string();
+        assert!(e.contains("expected"), "{e}");
+        // An MD5-shaped ETag that differs (SSE-KMS) is fine when the CRC confirms the bytes...
+        let other = "0".repeat(32);
+        assert_eq!(
+            check(&d, n, Some(other.clone())).unwrap(),
+            ["size", "crc64"]
+        );
+        // ...but not when it cannot: a corrupted byte fails the CRC and then the MD5.
+        let mut bad = d.clone();
+        bad[12] ^= 1;
+        let e = check(&bad, n, Some(md5_hex(&d))).unwrap_err().to_string();
+        assert!(e.contains("differs from the ETag"), "{e}");
+        // No checksum to go by (not a dump): size and MD5.
+        let text = b"not a dump at all, just bytes";
+        assert_eq!(
+            check(text, text.len() as u64, Some(md5_hex(text))).unwrap(),
+            ["size", "md5"]
+        );
+    }
+
+    #[test]
+    fn local_names() {
+        assert_eq!(local_name("a/b/name-0001.rdb"), "name-0001.rdb");
+        assert_eq!(local_name("a/b/"), "object");
+        assert_eq!(local_name(".."), "object");
+    }
+}
