@@ -443,15 +443,28 @@ pub fn parquet_to_s3(
     let s3 = client(&args.s3, Some(&args.s3_output))?;
     warn_unencrypted(&args.s3_output, url);
     let manifest_url = url.join(MANIFEST);
-    if !args.overwrite {
-        match s3.head(&manifest_url) {
-            Ok(_) => {
-                return Err(anyhow::anyhow!(
-                "{manifest_url} exists: an export is (or was) there; use --overwrite to replace it"
-            ))
+    let exists = match s3.head(&manifest_url) {
+        Ok(_) => true,
+        Err(S3Error::ObjectNotFound { .. }) => false,
+        Err(e) => return Err(e.into()),
+    };
+    if exists && !args.overwrite {
+        return Err(anyhow::anyhow!(
+            "{manifest_url} exists: an export is (or was) there; use --overwrite to replace it"
+        ));
+    }
+    if exists {
+        // As for a local export: the old export's tables go, nothing else under the prefix.
+        for table in rdb_pipeline::parquet::TABLES {
+            let prefix = S3Url::parse(&url.join(&format!("{table}/")).to_string())?;
+            let objects = match s3.resolve(&prefix) {
+                Ok(o) => o,
+                Err(S3Error::NothingMatches { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            for o in objects {
+                s3.delete(&o.url)?;
             }
-            Err(S3Error::ObjectNotFound { .. }) => {}
-            Err(e) => return Err(e.into()),
         }
     }
     let staging = SpoolDir::new()?;

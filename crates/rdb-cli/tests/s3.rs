@@ -472,6 +472,24 @@ fn parquet_export_with_sse_read_back_with_pyarrow() {
         ],
     ));
     assert!(e.contains("--overwrite"), "{e}");
+    // With it, the old tables are replaced: a filtered export leaves only its own parts.
+    let before = moto.keys("exports", "kms/").len();
+    ok(convert(
+        &ep,
+        &[
+            "s3://src/dump.rdb",
+            "--format",
+            "parquet",
+            "--output",
+            "s3://exports/kms/",
+            "--overwrite",
+            "--type",
+            "string",
+        ],
+    ));
+    let after = moto.keys("exports", "kms/");
+    assert!(after.len() < before, "{before} -> {after:?}");
+    assert!(after.iter().all(|k| !k.contains("/hashes/")), "{after:?}");
 
     // JSON to one object, unencrypted: warned about.
     let out = ok(convert(
@@ -554,6 +572,7 @@ fn large_object_with_ranged_gets() {
     assert!(gets.iter().all(|r| r.header("range").is_some()), "{gets:?}");
     assert!(std::fs::read(keep.join("big.rdb")).unwrap() == data);
     eprintln!("200 MiB through moto and the proxy in {secs:.1}s");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -596,6 +615,7 @@ fn dropped_connections_are_retried() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("checksum    ok"));
     assert!(std::fs::read(keep.join("flaky.rdb")).unwrap() == data);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -742,4 +762,5 @@ fn failed_upload_leaves_only_a_failed_manifest() {
          print(m['status'], len(u))",
     );
     assert_eq!(out.trim(), "FAILED 0");
+    let _ = std::fs::remove_dir_all(&dir);
 }
