@@ -615,6 +615,31 @@ fn dropped_connections_are_retried() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("checksum    ok"));
     assert!(std::fs::read(keep.join("flaky.rdb")).unwrap() == data);
+
+    // Throttling and server errors: 503 SlowDown and 500 for the first requests, retried with
+    // backoff.
+    let n = Arc::new(AtomicUsize::new(0));
+    let n2 = n.clone();
+    let busy = Proxy::start(moto.port, move |r| {
+        match n2.fetch_add(1, Ordering::Relaxed) {
+            0 | 2 => Action::Respond(s3_error(
+                "503 Slow Down",
+                "SlowDown",
+                "",
+                r.method == "HEAD",
+            )),
+            1 | 4 => Action::Respond(s3_error(
+                "500 Internal Server Error",
+                "InternalError",
+                "",
+                r.method == "HEAD",
+            )),
+            _ => Action::Forward,
+        }
+    });
+    let out = ok(convert(&busy.endpoint(), &["info", "s3://flaky/flaky.rdb"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("checksum    ok"));
+    assert!(n.load(Ordering::Relaxed) > 5);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
