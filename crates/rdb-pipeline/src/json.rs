@@ -665,11 +665,56 @@ fn bytes(b: &mut Vec<u8>, s: Str<'_>) {
             signed(b, i);
             b.push(b'"');
         }
-        Str::Bytes(raw) => match std::str::from_utf8(raw) {
-            Ok(text) => string(b, text),
-            Err(_) => base64_object(b, raw),
-        },
+        Str::Bytes(raw) => {
+            // One pass for the common case: printable ASCII is valid UTF-8 and needs no
+            // escaping. Only the rest, from the first other byte, is validated and escaped.
+            let plain = plain_prefix(raw);
+            if plain == raw.len() {
+                b.reserve(raw.len() + 2);
+                b.push(b'"');
+                b.extend_from_slice(raw);
+                b.push(b'"');
+                return;
+            }
+            match std::str::from_utf8(&raw[plain..]) {
+                Ok(_) => {
+                    b.reserve(raw.len() + 2);
+                    b.push(b'"');
+                    b.extend_from_slice(&raw[..plain]);
+                    escaped(b, &raw[plain..]);
+                    b.push(b'"');
+                }
+                Err(_) => base64_object(b, raw),
+            }
+        }
     }
+}
+
+/// Length of the longest prefix of `raw` made of bytes a JSON string holds as they are:
+/// printable ASCII but `"` and `\\`. Eight bytes at a time.
+fn plain_prefix(raw: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // High bit set in each byte of `v` that is zero (exact when no byte has its high bit
+    // set, which is checked first).
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let mut i = 0;
+    let mut words = raw.chunks_exact(8);
+    for w in &mut words {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        let special = (w & HIGH)
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+            | zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')));
+        if special != 0 {
+            break;
+        }
+        i += 8;
+    }
+    i + raw[i..]
+        .iter()
+        .take_while(|&&c| c < 0x80 && ESCAPE[c as usize] == 0)
+        .count()
 }
 
 const ESCAPE: [u8; 256] = {
@@ -839,6 +884,34 @@ mod tests {
             want
         );
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn plain_prefix_stops_at_the_first_byte_json_or_utf8_cares_about() {
+        for special in [0u8, 0x1f, b'"', b'\\', 0x80, 0xc3, 0xff, b'\n'] {
+            for at in 0..40 {
+                let mut raw = vec![b'a'; 40];
+                for (i, c) in raw.iter_mut().enumerate() {
+                    *c = b" ~!#[]{}azAZ09\x7f"[i % 15];
+                }
+                raw[at] = special;
+                assert_eq!(plain_prefix(&raw), at, "byte {special:#x} at {at}");
+            }
+        }
+        assert_eq!(plain_prefix(b""), 0);
+        assert_eq!(plain_prefix(&[b'x'; 17]), 17);
+        // Same output as the two-pass path for every byte value.
+        for c in 0..=255u8 {
+            let raw = [b'a', b'b', c, b'c'];
+            let mut fast = Vec::new();
+            bytes(&mut fast, Str::Bytes(&raw));
+            let mut slow = Vec::new();
+            match std::str::from_utf8(&raw) {
+                Ok(t) => string(&mut slow, t),
+                Err(_) => base64_object(&mut slow, &raw),
+            }
+            assert_eq!(fast, slow, "byte {c:#x}");
+        }
     }
 
     #[test]
