@@ -17,6 +17,8 @@
 #                      it manages ~7 MB/s, so 1 GB would take ~10 min per dataset)
 #   RDB_RS_DATASETS    datasets the rdb crate's CLI runs on (default: all)
 #   BENCH_MAX_WAIT     seconds to wait for the load average to drop below 1.5 (default 300)
+#   BENCH_DATASETS     measure only these datasets of the set, e.g. "cache-quick bigkeys"
+#                      (the other datasets' tables in RESULTS.md keep their last run)
 #   BENCH_REV          build and measure this commit (git archive into .bench-cache/src-REV)
 #                      instead of the working tree
 set -euo pipefail
@@ -49,6 +51,9 @@ command -v hyperfine >/dev/null || log "hyperfine unavailable: using the built-i
 "$REPO/benches/gen-datasets.sh" "$SET"
 DATASETS=(cache-quick)
 [ "$SET" = full ] && DATASETS+=(cache-250m cache-1g bigkeys)
+if [ -n "${BENCH_DATASETS:-}" ]; then
+    read -r -a DATASETS <<<"$BENCH_DATASETS"
+fi
 
 # -- peers ---------------------------------------------------------------------------------
 VENV="$CACHE/venv"
