@@ -16,7 +16,8 @@ use crate::s3_args::ResolvedInputs;
 pub const EXAMPLES: &str = "Examples:
   rdb-convert info dump.rdb
   rdb-convert info shard-*.rdb --json | jq '.files[].keys'
-  rdb-convert info dump.rdb --now 1767225600000   expired = expiry before this time";
+  rdb-convert info dump.rdb --now 1767225600000   expired = expiry before this time
+  rdb-convert info 's3://backups/redis/name-*.rdb' --region eu-west-1";
 
 /// Describe dumps: version, aux fields, checksum, and per database the keys, keys with an
 /// expiry, keys already expired, and counts and serialized bytes per type and encoding;

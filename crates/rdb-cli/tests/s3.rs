@@ -789,3 +789,66 @@ fn failed_upload_leaves_only_a_failed_manifest() {
     assert_eq!(out.trim(), "FAILED 0");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn interrupted_upload_is_aborted() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("stopped");
+    let dir = scratch("stopped");
+    let file = dir.join("dump.rdb");
+    write_file(&file, &big_dump(12, 1 << 20));
+    // Parts crawl, so the upload is surely under way when Ctrl-C comes.
+    let proxy = Proxy::start(moto.port, |r| {
+        if r.method == "PUT" && r.target.contains("partNumber=") {
+            std::thread::sleep(Duration::from_secs(2));
+        }
+        Action::Forward
+    });
+    let mut child = Command::new(bin())
+        .args([
+            file.to_str().unwrap(),
+            "--format",
+            "parquet",
+            "--compression",
+            "none",
+            "--output",
+            "s3://stopped/export/",
+            "--s3-part-size",
+            "5242880",
+            "--endpoint-url",
+            &proxy.endpoint(),
+        ])
+        .env("HOME", &dir)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !proxy
+        .requests()
+        .iter()
+        .any(|r| r.target.contains("partNumber=1"))
+    {
+        assert!(Instant::now() < deadline, "no multipart upload started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("canceled"), "{stderr}");
+    assert_eq!(moto.keys("stopped", ""), ["export/export_info.json"]);
+    let out = moto.py(
+        "m = json.loads(s3.get_object(Bucket='stopped', Key='export/export_info.json')['Body'].read())\n\
+         u = s3.list_multipart_uploads(Bucket='stopped').get('Uploads', [])\n\
+         print(m['status'], len(u))",
+    );
+    assert_eq!(out.trim(), "FAILED 0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
