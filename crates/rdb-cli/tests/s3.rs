@@ -804,7 +804,7 @@ fn interrupted_upload_is_aborted() {
         }
         Action::Forward
     });
-    let mut child = Command::new(bin())
+    let child = Command::new(bin())
         .args([
             file.to_str().unwrap(),
             "--format",
