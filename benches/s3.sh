@@ -47,13 +47,20 @@ EP="http://127.0.0.1:$PORT"
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $PORT))" 2>/dev/null && break; sleep 0.1; done
 log "uploading $DS ($(du -h "$DUMP" | cut -f1)) to moto"
-EP="$EP" DUMP="$DUMP" python3 -c '
+SHARD="$CACHE/datasets/cache-quick-r70.rdb"
+[ -f "$SHARD" ] || SHARD="$DUMP"
+EP="$EP" DUMP="$DUMP" SHARD="$SHARD" python3 -c '
 import boto3, os
 s3 = boto3.client("s3", endpoint_url=os.environ["EP"], region_name="us-east-1")
 s3.create_bucket(Bucket="bench")
 s3.upload_file(os.environ["DUMP"], "bench", "dump.rdb")
+# Four shards: the next one downloads while the current one converts.
+for i in range(1, 5):
+    s3.upload_file(os.environ["SHARD"], "bench", f"shards/name-{i:04}.rdb")
 '
 
+mkdir -p "$TMP/shards"
+for i in 1 2 3 4; do ln -sf "$SHARD" "$TMP/shards/name-000$i.rdb"; done
 SIZE="$(stat -c %s "$DUMP")"
 JSON="benches/results/s3-$DS.json"
 hyperfine --warmup 1 --runs 3 --export-json "$JSON" \
@@ -61,18 +68,21 @@ hyperfine --warmup 1 --runs 3 --export-json "$JSON" \
     -n "local → parquet" "$BIN $DUMP --format parquet -o $TMP/out --no-progress" \
     -n "s3 → parquet" "$BIN s3://bench/dump.rdb --endpoint-url $EP --format parquet -o $TMP/out --no-progress" \
     -n "local info" "$BIN info $DUMP" \
-    -n "s3 info" "$BIN info s3://bench/dump.rdb --endpoint-url $EP" >&2
+    -n "s3 info" "$BIN info s3://bench/dump.rdb --endpoint-url $EP" \
+    -n "local 4 shards → parquet" "$BIN $TMP/shards/name-0001.rdb $TMP/shards/name-0002.rdb $TMP/shards/name-0003.rdb $TMP/shards/name-0004.rdb --format parquet -o $TMP/out --no-progress" \
+    -n "s3 4 shards → parquet" "$BIN s3://bench/shards/ --endpoint-url $EP --format parquet -o $TMP/out --no-progress" >&2
 LOAD_END="$(cut -d' ' -f1 /proc/loadavg)"
 
-python3 - "$JSON" "$SIZE" "$DS" "$LOAD_START" "$LOAD_END" <<'EOF'
+python3 - "$JSON" "$SIZE" "$DS" "$LOAD_START" "$LOAD_END" "$(( $(stat -c %s "$SHARD") * 4 ))" <<'EOF'
 import json, sys
-path, size, ds, l0, l1 = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+path, size, ds, l0, l1, shards = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
 r = {x["command"]: x for x in json.load(open(path))["results"]}
 def mbs(name):
-    return size / 1e6 / r[name]["median"]
+    return (shards if "shards" in name else size) / 1e6 / r[name]["median"]
 print(f"{ds} ({size/1e6:.1f} MB), load {l0}-{l1}, median of 3:")
 for name in r:
     print(f"  {name:16} {r[name]['median']:.2f} s  {mbs(name):6.0f} MB/s")
 print(f"S3 (moto on loopback) → Parquet {mbs('s3 → parquet'):.0f} MB/s vs local file → Parquet "
-      f"{mbs('local → parquet'):.0f} MB/s; download + info {mbs('s3 info'):.0f} MB/s vs {mbs('local info'):.0f} MB/s")
+      f"{mbs('local → parquet'):.0f} MB/s; download + info {mbs('s3 info'):.0f} MB/s vs {mbs('local info'):.0f} MB/s; "
+      f"4 shards → Parquet {mbs('s3 4 shards → parquet'):.0f} MB/s vs {mbs('local 4 shards → parquet'):.0f} MB/s")
 EOF
