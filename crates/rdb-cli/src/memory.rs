@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use rdb_format::{DecoderOptions, Eof};
 use rdb_pipeline::json::checksum_warning;
-use rdb_pipeline::pipeline::{self, FileSummary, PipelineOptions, Progress};
+use rdb_pipeline::pipeline::{self, FileSummary, PipelineOptions, Progress, Sink};
 use rdb_pipeline::report::memory::{MemorySink, ModelOptions, Server};
 use rdb_pipeline::report::memory_parquet::MemoryParquetSink;
 use rdb_pipeline::report::Allocator;
@@ -177,16 +177,8 @@ fn report_parquet<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
     let options = memory_pipeline_options(args)?;
     let sink = MemoryParquetSink::new(out, args.model.options(), options.decoder)
         .context("writing output")?;
-    let summaries = pipeline::run(
-        &crate::s3_args::local_copies(&args.files, &args.input.s3)?.0,
-        &options,
-        &sink,
-        &Progress::default(),
-    )?;
+    run_report(args, &options, &sink)?;
     sink.finish().context("writing output")?;
-    for s in &summaries {
-        warn_about(s);
-    }
     Ok(())
 }
 
@@ -194,13 +186,19 @@ fn report<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
     let options = memory_pipeline_options(args)?;
     let sink =
         MemorySink::new(out, args.model.options(), options.decoder).context("writing output")?;
+    run_report(args, &options, &sink)?;
+    sink.finish().context("writing output")?;
+    Ok(())
+}
+
+/// Runs the dumps through a report sink and warns about their ends.
+fn run_report<S: Sink>(args: &MemoryArgs, options: &PipelineOptions, sink: &S) -> Result<()> {
     let summaries = pipeline::run(
         &crate::s3_args::local_copies(&args.files, &args.input.s3)?.0,
-        &options,
-        &sink,
+        options,
+        sink,
         &Progress::default(),
     )?;
-    sink.finish().context("writing output")?;
     for s in &summaries {
         warn_about(s);
     }
