@@ -668,6 +668,11 @@ fn errors_say_what_to_do() {
             || (r.target.starts_with("/nowrite") && r.method == "PUT");
         if denied {
             Action::Respond(s3_error("403 Forbidden", "AccessDenied", "", head))
+        } else if r.target.starts_with("/farther") {
+            // What S3 answers a HEAD signed for another region: a bare 400 and the header.
+            Action::Respond(
+                "HTTP/1.1 400 Bad Request\r\nx-amz-bucket-region: ap-south-1\r\ncontent-length: 0\r\n\r\n".into(),
+            )
         } else if r.target.starts_with("/faraway") {
             Action::Respond(s3_error(
                 "301 Moved Permanently",
@@ -741,6 +746,13 @@ fn errors_say_what_to_do() {
     ));
     assert!(e.contains("s3:PutObject and kms:GenerateDataKey"), "{e}");
 
+    let e = err(convert(&ep, &["s3://farther/dump.rdb"]));
+    assert!(
+        e.contains(
+            "bucket farther is in region ap-south-1, not us-east-1: pass --region ap-south-1"
+        ),
+        "{e}"
+    );
     let e = err(convert(&ep, &["s3://faraway/dump.rdb"]));
     assert!(
         e.contains("bucket faraway is in region eu-west-1, not us-east-1: pass --region eu-west-1"),

@@ -177,8 +177,12 @@ pub(crate) fn classify(e: &object_store::Error) -> Failure {
     let text = e.to_string();
     let code = xml_tag(&text, "Code");
     let region_in_body = xml_tag(&text, "Region");
+    // A HEAD signed for the wrong region gets a bare 400 (no body to say why): worth a probe
+    // of the bucket's region, which the caller does before concluding anything.
+    let bare_400 = text.contains("status code: 400") && code.is_none();
     let wrong_region = text.contains("redirect without LOCATION")
         || text.contains("301 Moved Permanently")
+        || bare_400
         || matches!(
             code.as_deref(),
             Some(
@@ -291,6 +295,12 @@ mod tests {
             Failure::WrongRegion { region: None }
         );
         assert_eq!(classify(&generic("connection reset")), Failure::Other);
+        assert_eq!(
+            classify(&generic(
+                "Error performing HEAD http://h/b/k - Server returned non-2xx status code: 400 Bad Request: "
+            )),
+            Failure::WrongRegion { region: None }
+        );
         assert_eq!(
             classify(&generic(
                 "Error performing GET http://h/b?list-type=2 - Server returned non-2xx status code: 403 Forbidden: <Error><Code>AccessDenied</Code></Error>"
