@@ -11,8 +11,8 @@ use rdb_pipeline::export::MANIFEST;
 use rdb_pipeline::pipeline::{Inputs, PipelineError};
 use rdb_pipeline::source::DumpFile;
 use rdb_s3::{
-    files_under, local_name, mark_failed, Downloaded, ObjectInfo, Prefetcher, S3Config, S3Error,
-    S3Options, S3Url, SpoolDir, Sse, Target, UploadItem, S3,
+    files_under, local_name, mark_failed, Downloaded, Fetched, ObjectInfo, Prefetcher, S3Config,
+    S3Error, S3Options, S3Url, SpoolDir, Sse, Target, UploadItem, S3,
 };
 
 use crate::convert::{install_ctrlc, ConvertArgs, CANCEL};
@@ -182,8 +182,14 @@ impl ResolvedInputs {
     }
 
     /// Inputs for [`rdb_pipeline::pipeline::run_inputs`]: local files opened in turn, S3
-    /// objects downloaded one dump ahead of the conversion.
+    /// objects downloaded one dump ahead of the conversion (small ones into memory).
     pub fn into_pipeline(self) -> Result<PipelineInputs> {
+        let small = self.s3.as_ref().map_or(0, |s| s.options().small_object);
+        self.prefetch(small)
+    }
+
+    /// Objects up to `in_memory` bytes are held in memory, the others in files.
+    fn prefetch(self, in_memory: u64) -> Result<PipelineInputs> {
         let remote: Vec<ObjectInfo> = self
             .entries
             .iter()
@@ -204,7 +210,16 @@ impl ResolvedInputs {
                         (p, false)
                     }
                 };
-                Some(Prefetcher::start(s3.clone(), remote, dir, keep, 1))
+                // A copy the user asked to keep must be a file.
+                let in_memory = if keep { 0 } else { in_memory };
+                Some(Prefetcher::start(
+                    s3.clone(),
+                    remote,
+                    dir,
+                    keep,
+                    1,
+                    in_memory,
+                ))
             }
             _ => None,
         };
@@ -227,17 +242,21 @@ impl ResolvedInputs {
                 Entry::Remote(o) => o.url.to_string(),
             })
             .collect();
-        let mut inputs = self.into_pipeline()?;
+        let mut inputs = self.prefetch(0)?;
         let mut paths = Vec::new();
         let mut held = Vec::new();
         for i in 0..inputs.entries.len() {
             match &inputs.entries[i] {
                 Entry::Local(p, _) => paths.push(p.clone()),
-                Entry::Remote(_) => {
-                    let d = inputs.next_download()?;
-                    paths.push(d.path.clone());
-                    held.push(d);
-                }
+                Entry::Remote(_) => match inputs.next_download()? {
+                    Fetched::File(d) => {
+                        paths.push(d.path.clone());
+                        held.push(d);
+                    }
+                    Fetched::Memory(m) => {
+                        anyhow::bail!("internal: {} not in a file", m.object.url)
+                    }
+                },
             }
         }
         Ok((
@@ -340,7 +359,7 @@ pub struct PipelineInputs {
 }
 
 impl PipelineInputs {
-    fn next_download(&mut self) -> Result<Downloaded> {
+    fn next_download(&mut self) -> Result<Fetched> {
         let p = self
             .prefetcher
             .as_mut()
@@ -348,11 +367,13 @@ impl PipelineInputs {
         let d = p
             .next_download()
             .context("internal: the download thread stopped")??;
-        if d.retries > 0 {
-            eprintln!(
-                "rdb-convert: {}: {} range(s) fetched again after dropped connections",
-                d.object.url, d.retries
-            );
+        if let Fetched::File(f) = &d {
+            if f.retries > 0 {
+                eprintln!(
+                    "rdb-convert: {}: {} range(s) fetched again after dropped connections",
+                    f.object.url, f.retries
+                );
+            }
         }
         Ok(d)
     }
@@ -383,10 +404,15 @@ impl Inputs for PipelineInputs {
                 let d = self
                     .next_download()
                     .map_err(|e| open_err(name.clone(), std::io::Error::other(format!("{e:#}"))))?;
-                let file =
-                    DumpFile::open_as(&d.path, name.clone()).map_err(|e| open_err(name, e))?;
-                self.current = Some(d);
-                Ok(file)
+                match d {
+                    Fetched::Memory(m) => Ok(DumpFile::from_vec(m.data, name)),
+                    Fetched::File(d) => {
+                        let file = DumpFile::open_as(&d.path, name.clone())
+                            .map_err(|e| open_err(name, e))?;
+                        self.current = Some(d);
+                        Ok(file)
+                    }
+                }
             }
         }
     }

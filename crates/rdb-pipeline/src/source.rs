@@ -17,6 +17,8 @@ pub struct DumpFile {
 #[derive(Debug)]
 enum Bytes {
     Mapped(Mmap),
+    /// A dump held in memory (a small object downloaded in one request).
+    Owned(Vec<u8>),
     /// Empty files cannot be mapped.
     Empty,
 }
@@ -51,10 +53,19 @@ impl DumpFile {
         Ok(DumpFile { path, bytes })
     }
 
+    /// A dump already in memory, named `name` in messages and summaries.
+    pub fn from_vec(data: Vec<u8>, name: PathBuf) -> Self {
+        DumpFile {
+            path: name,
+            bytes: Bytes::Owned(data),
+        }
+    }
+
     /// The file's bytes.
     pub fn data(&self) -> &[u8] {
         match &self.bytes {
             Bytes::Mapped(m) => m,
+            Bytes::Owned(v) => v,
             Bytes::Empty => &[],
         }
     }

@@ -246,12 +246,34 @@ impl S3 {
 /// SSE-KMS or SSE-C have ETags that are not MD5s: an MD5 mismatch is an error only when the
 /// CRC-64 could not confirm the bytes.
 fn verify(object: &ObjectInfo, path: &Path) -> Result<Vec<&'static str>, S3Error> {
-    let fail = |detail: String| S3Error::Verify {
-        url: object.url.to_string(),
-        detail,
-    };
-    let mut file = File::open(path).map_err(io_err(path))?;
+    let file = File::open(path).map_err(io_err(path))?;
     let len = file.metadata().map_err(io_err(path))?.len();
+    verify_from(object, file, len).map_err(|e| match e {
+        VerifyError::Io(source) => S3Error::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        VerifyError::S3(e) => e,
+    })
+}
+
+enum VerifyError {
+    Io(std::io::Error),
+    S3(S3Error),
+}
+
+/// [`verify`] over any reader of `len` bytes (a file, or bytes in memory).
+fn verify_from(
+    object: &ObjectInfo,
+    mut file: impl Read,
+    len: u64,
+) -> Result<Vec<&'static str>, VerifyError> {
+    let fail = |detail: String| {
+        VerifyError::S3(S3Error::Verify {
+            url: object.url.to_string(),
+            detail,
+        })
+    };
     if len != object.size {
         return Err(fail(format!("{len} bytes, expected {}", object.size)));
     }
@@ -269,7 +291,7 @@ fn verify(object: &ObjectInfo, path: &Path) -> Result<Vec<&'static str>, S3Error
     let mut at = 0u64;
     let mut header = Vec::with_capacity(9);
     loop {
-        let n = file.read(&mut buf).map_err(io_err(path))?;
+        let n = file.read(&mut buf).map_err(VerifyError::Io)?;
         if n == 0 {
             break;
         }
@@ -325,24 +347,73 @@ fn has_checksum(header: &[u8]) -> bool {
     }
 }
 
+/// A dump fetched into memory (an object small enough for one GET).
+#[derive(Debug)]
+pub struct InMemory {
+    /// The object.
+    pub object: ObjectInfo,
+    /// Its bytes, verified.
+    pub data: Vec<u8>,
+    /// What was checked (as for [`Downloaded::verified`]).
+    pub verified: Vec<&'static str>,
+}
+
+/// A fetched dump: in memory when small, else in a local file.
+#[derive(Debug)]
+pub enum Fetched {
+    /// Held in memory.
+    Memory(InMemory),
+    /// In a local file.
+    File(Downloaded),
+}
+
+impl S3 {
+    /// Fetches `object` into memory with one GET (retried like a range), verified.
+    pub fn fetch(&self, object: &ObjectInfo) -> Result<InMemory, S3Error> {
+        let data = if object.size == 0 {
+            Vec::new()
+        } else {
+            let (gets, retries) = (AtomicUsize::new(0), AtomicUsize::new(0));
+            self.block_on(self.fetch_range(object, 0, object.size, &gets, &retries))?
+                .to_vec()
+        };
+        let verified =
+            verify_from(object, data.as_slice(), data.len() as u64).map_err(|e| match e {
+                VerifyError::S3(e) => e,
+                // Reading from memory does not fail.
+                VerifyError::Io(e) => S3Error::Verify {
+                    url: object.url.to_string(),
+                    detail: e.to_string(),
+                },
+            })?;
+        Ok(InMemory {
+            object: object.clone(),
+            data,
+            verified,
+        })
+    }
+}
+
 /// Downloads dumps in order on a thread of its own, `ahead` dumps ahead of the consumer
 /// (so disk use is bounded by `ahead + 1` dumps), while the consumer converts the current one.
 #[derive(Debug)]
 pub struct Prefetcher {
-    rx: Option<mpsc::Receiver<Result<Downloaded, S3Error>>>,
+    rx: Option<mpsc::Receiver<Result<Fetched, S3Error>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Prefetcher {
     /// Starts downloading `objects` into `dir` (file names kept; a repeated name gets its
-    /// position in front). `keep`: leave the files there.
+    /// position in front). `keep`: leave the files there. Objects up to `in_memory` bytes
+    /// are fetched into memory instead (0: always files).
     pub fn start(
         s3: S3,
         objects: Vec<ObjectInfo>,
         dir: PathBuf,
         keep: bool,
         ahead: usize,
+        in_memory: u64,
     ) -> Prefetcher {
         let (tx, rx) = mpsc::sync_channel(ahead.saturating_sub(1));
         let stop = Arc::new(AtomicBool::new(false));
@@ -361,7 +432,12 @@ impl Prefetcher {
                     } else {
                         format!("{i:04}-{name}")
                     };
-                    let result = s3.download(object, &dir.join(name), keep);
+                    let result = if object.size <= in_memory {
+                        s3.fetch(object).map(Fetched::Memory)
+                    } else {
+                        s3.download(object, &dir.join(name), keep)
+                            .map(Fetched::File)
+                    };
                     let failed = result.is_err();
                     if tx.send(result).is_err() || failed {
                         return;
@@ -377,7 +453,7 @@ impl Prefetcher {
     }
 
     /// The next dump, waiting for its download; `None` after the last.
-    pub fn next_download(&mut self) -> Option<Result<Downloaded, S3Error>> {
+    pub fn next_download(&mut self) -> Option<Result<Fetched, S3Error>> {
         self.rx.as_ref()?.recv().ok()
     }
 }
