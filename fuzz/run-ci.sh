@@ -2,7 +2,7 @@
 # Short fuzz run of every target on its seed corpus; exits non-zero if any target crashes
 # (panic, failed property, allocation over the cap, timeout, or leak/ASan report).
 #
-#   fuzz/run-ci.sh                       # ~45 s of fuzzing in all, one core, stable Rust
+#   fuzz/run-ci.sh                       # ~50 s of fuzzing in all, one core, stable Rust
 #   FUZZ_SECONDS=600 fuzz/run-ci.sh      # total seconds, split evenly over the targets
 #   FUZZ_TARGETS="value stream" fuzz/run-ci.sh
 #   FUZZ_SANITIZER=address fuzz/run-ci.sh   # ASan (uses RUSTC_BOOTSTRAP=1 on stable)
@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 ALL_TARGETS=(whole_file value stream listpack ziplist intset zipmap lzf structured roundtrip)
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
-TOTAL="${FUZZ_SECONDS:-45}"
+TOTAL="${FUZZ_SECONDS:-50}"
 SAN="${FUZZ_SANITIZER:-none}"
 CARGO_FUZZ_VERSION=0.13.2
 

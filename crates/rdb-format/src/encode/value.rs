@@ -321,6 +321,15 @@ pub fn hash<'a>(
             });
         }
         if target.is_valkey() {
+            // Valkey writes -1 for "no TTL"; a negative TTL (only a corrupt or hand-made
+            // source has one) would come back as none, or as a time Valkey never writes.
+            if min_expire < 0 {
+                return Err(EncodeError::Unsupported {
+                    what: "a negative hash field TTL",
+                    target,
+                    why: "Valkey stores -1 for a field without TTL",
+                });
+            }
             length(out, fields.len() as u64);
             for f in &fields {
                 rdb_str(out, f.field);
