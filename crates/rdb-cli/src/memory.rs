@@ -14,6 +14,7 @@ use rdb_pipeline::report::Allocator;
 
 use crate::filter_args::FilterArgs;
 use crate::output::write_atomically;
+use crate::s3_args::ResolvedInputs;
 use crate::UsageError;
 
 pub const EXAMPLES: &str = "Examples:
@@ -193,12 +194,9 @@ fn report<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
 
 /// Runs the dumps through a report sink and warns about their ends.
 fn run_report<S: Sink>(args: &MemoryArgs, options: &PipelineOptions, sink: &S) -> Result<()> {
-    let summaries = pipeline::run(
-        &crate::s3_args::local_copies(&args.files, &args.input.s3)?.0,
-        options,
-        sink,
-        &Progress::default(),
-    )?;
+    // S3 inputs: the next dump downloads while the current one is estimated.
+    let mut inputs = ResolvedInputs::new(&args.files, &args.input.s3)?.into_pipeline()?;
+    let summaries = pipeline::run_inputs(&mut inputs, options, sink, &Progress::default())?;
     for s in &summaries {
         warn_about(s);
     }

@@ -335,11 +335,33 @@ impl StagedOutputs {
     }
 }
 
-/// Local paths for a command's FILE arguments, `s3://` objects downloaded first (for sinks
-/// that reopen a dump by its path), and what keeps the copies until dropped.
-pub fn local_copies(files: &[PathBuf], args: &S3Args) -> Result<(Vec<PathBuf>, LocalCopies)> {
-    let (paths, _, copies) = ResolvedInputs::new(files, args)?.download_all()?;
-    Ok((paths, copies))
+/// Local files, some of them downloaded copies, shown in messages and summaries under their
+/// own names (an `s3://` URL for a copy).
+pub struct NamedFiles<'a> {
+    /// Where each dump is on disk.
+    pub paths: &'a [PathBuf],
+    /// What to call it.
+    pub names: &'a [String],
+}
+
+impl Inputs for NamedFiles<'_> {
+    fn count(&self) -> usize {
+        self.paths.len()
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    fn open(&mut self, index: usize) -> rdb_pipeline::pipeline::Result<DumpFile> {
+        let name = PathBuf::from(&self.names[index]);
+        DumpFile::open_as(&self.paths[index], name.clone())
+            .map_err(|error| PipelineError::Open { path: name, error })
+    }
 }
 
 /// Downloaded copies (and their temporary directory), removed when dropped.

@@ -12,7 +12,7 @@ use rdb_pipeline::source::DumpFile;
 
 use crate::filter_args::FilterArgs;
 use crate::memory::{pipeline_options, warn_about, InputArgs, ModelArgs};
-use crate::s3_args::ResolvedInputs;
+use crate::s3_args::{NamedFiles, ResolvedInputs};
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert top dump.rdb                          100 biggest keys by estimated memory
@@ -121,8 +121,11 @@ pub fn run(args: &TopArgs) -> Result<()> {
         args.model.options(),
         options.decoder,
     );
-    // The sink reopens each dump by its path: the local copies' paths, not their URLs.
-    let summaries = pipeline::run(&paths, &options, &sink, &Progress::default())?;
+    let mut inputs = NamedFiles {
+        paths: &paths,
+        names: &names,
+    };
+    let summaries = pipeline::run_inputs(&mut inputs, &options, &sink, &Progress::default())?;
     for s in &summaries {
         warn_about(s);
     }

@@ -275,7 +275,18 @@ fn single_dump_shard_prefix_and_glob() {
         &["top", "s3://dumps/globbed/name-*.rdb", "--json"],
     ))
     .stdout;
-    assert!(serde_json::from_slice::<serde_json::Value>(&top).is_ok());
+    let top: serde_json::Value = serde_json::from_slice(&top).unwrap();
+    // Reports name each dump by its URL, not by the local copy's path.
+    let files: Vec<&str> = top["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert!(
+        !files.is_empty() && files.iter().all(|f| f.starts_with("s3://dumps/globbed/name-")),
+        "{files:?}"
+    );
 
     // Without it nothing is left in the temporary directory.
     let tmp = scratch("tmpdir");

@@ -84,8 +84,8 @@ pub trait Sink: Sync {
     /// What processing one chunk produces.
     type Part: Send;
 
-    /// Called before a file's first chunk.
-    fn begin_file(&self, _file: &FileInfo) -> Result<()> {
+    /// Called before a file's first chunk, with the whole dump's bytes (to read its header).
+    fn begin_file(&self, _file: &FileInfo, _data: &[u8]) -> Result<()> {
         Ok(())
     }
 
@@ -261,7 +261,7 @@ fn run_file<S: Sink>(
         size: data.len() as u64,
         version: scan.version(),
     });
-    sink.begin_file(&file)?;
+    sink.begin_file(&file, data)?;
 
     // Keep every thread busy with one chunk in hand and one queued.
     let max_in_flight = rayon::current_num_threads() * 2;

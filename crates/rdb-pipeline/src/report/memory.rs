@@ -30,7 +30,6 @@ use super::{csv_field, push_iso_time, push_u64, DumpHeader, ReportError};
 use crate::pipeline::{
     Chunk, FileInfo as PipelineFile, PipelineError, Result as PipelineResult, Sink,
 };
-use crate::source::DumpFile;
 
 /// The server whose memory layout is modelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -1576,14 +1575,10 @@ impl FileModels {
         }
     }
 
-    /// Reads `file`'s header and picks its model.
-    pub fn begin_file(&self, file: &PipelineFile) -> PipelineResult<MemoryModel> {
-        let dump = DumpFile::open(&file.path).map_err(|error| PipelineError::Open {
-            path: file.path.clone(),
-            error,
-        })?;
+    /// Reads the header of `file` (whose bytes are `data`) and picks its model.
+    pub fn begin_file(&self, file: &PipelineFile, data: &[u8]) -> PipelineResult<MemoryModel> {
         let header =
-            DumpHeader::read(dump.data(), self.decoder).map_err(|e| report_error(&file.path, e))?;
+            DumpHeader::read(data, self.decoder).map_err(|e| report_error(&file.path, e))?;
         let model = MemoryModel::for_dump(&header, &self.options);
         let mut models = self.models.lock().unwrap_or_else(|p| p.into_inner());
         if models.len() <= file.index {
@@ -1678,8 +1673,8 @@ impl<W: Write + Send> MemorySink<W> {
 impl<W: Write + Send> Sink for MemorySink<W> {
     type Part = Vec<u8>;
 
-    fn begin_file(&self, file: &PipelineFile) -> PipelineResult<()> {
-        self.models.begin_file(file).map(|_| ())
+    fn begin_file(&self, file: &PipelineFile, data: &[u8]) -> PipelineResult<()> {
+        self.models.begin_file(file, data).map(|_| ())
     }
 
     fn process<'a>(

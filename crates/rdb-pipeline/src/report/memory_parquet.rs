@@ -172,8 +172,8 @@ impl<W: Write + Send> MemoryParquetSink<W> {
 impl<W: Write + Send> Sink for MemoryParquetSink<W> {
     type Part = Option<RecordBatch>;
 
-    fn begin_file(&self, file: &PipelineFile) -> Result<()> {
-        self.models.begin_file(file).map(|_| ())
+    fn begin_file(&self, file: &PipelineFile, data: &[u8]) -> Result<()> {
+        self.models.begin_file(file, data).map(|_| ())
     }
 
     fn process<'a>(

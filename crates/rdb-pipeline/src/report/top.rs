@@ -374,8 +374,8 @@ impl TopSink {
 impl Sink for TopSink {
     type Part = Vec<TopRow>;
 
-    fn begin_file(&self, file: &PipelineFile) -> PipelineResult<()> {
-        self.models.begin_file(file).map(|_| ())
+    fn begin_file(&self, file: &PipelineFile, data: &[u8]) -> PipelineResult<()> {
+        self.models.begin_file(file, data).map(|_| ())
     }
 
     fn process<'a>(
