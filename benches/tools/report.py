@@ -167,7 +167,10 @@ def main():
     ):
         p = os.path.join(RESULTS_DIR, f"{name}.json")
         if os.path.exists(p):
-            results.append(json.load(open(p)))
+            res = json.load(open(p))
+            # Other scripts' results (benches/s3.sh's hyperfine export) live here too.
+            if "meta" in res:
+                results.append(res)
     if not results:
         sys.exit("no results in benches/results/: run benches/compare.sh first")
 
