@@ -284,7 +284,10 @@ fn single_dump_shard_prefix_and_glob() {
         .map(|f| f["file"].as_str().unwrap())
         .collect();
     assert!(
-        !files.is_empty() && files.iter().all(|f| f.starts_with("s3://dumps/globbed/name-")),
+        !files.is_empty()
+            && files
+                .iter()
+                .all(|f| f.starts_with("s3://dumps/globbed/name-")),
         "{files:?}"
     );
 
