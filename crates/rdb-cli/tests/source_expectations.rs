@@ -26,6 +26,10 @@
 //! `SOURCE_EXPECTATIONS_CORPUS=/path/to/copy` runs everything against a copy of the corpus (used to
 //! check that planted differences in the expectations are reported).
 
+#[allow(dead_code)]
+#[path = "common/bytes.rs"]
+mod test_bytes;
+
 use serde_json::{json, Map, Value as J};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -135,7 +139,8 @@ fn bytes(v: &J) -> Vec<u8> {
     match v {
         J::String(s) => s.as_bytes().to_vec(),
         J::Object(o) if o.contains_key("base64") => {
-            base64_decode(o["base64"].as_str().expect("base64 string")).expect("valid base64")
+            test_bytes::base64_decode(o["base64"].as_str().expect("base64 string"))
+                .expect("valid base64")
         }
         other => panic!("not a byte string: {other}"),
     }
@@ -183,35 +188,6 @@ fn zset_of(v: &J) -> Vec<(Vec<u8>, f64)> {
         .iter()
         .map(|p| (bytes(&p[0]), score_of(&p[1])))
         .collect()
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    fn val(c: u8) -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => (c - b'A') as u32,
-            b'a'..=b'z' => (c - b'a') as u32 + 26,
-            b'0'..=b'9' => (c - b'0') as u32 + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        })
-    }
-    let s = s.as_bytes();
-    if s.len() % 4 != 0 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    for chunk in s.chunks(4) {
-        let pad = chunk.iter().rev().take_while(|&&c| c == b'=').count();
-        let mut n = 0u32;
-        for &c in &chunk[..4 - pad] {
-            n = (n << 6) | val(c)?;
-        }
-        n <<= 6 * pad as u32;
-        let b = n.to_be_bytes();
-        out.extend_from_slice(&b[1..4 - pad]);
-    }
-    Some(out)
 }
 
 /// Bytes as text, lossless: printable ASCII as is, anything else `\xNN`.
