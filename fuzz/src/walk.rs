@@ -426,26 +426,13 @@ fn decode_and_walk(ty: u8, version: Version, payload: &[u8]) {
     }
 }
 
-/// Targets the `roundtrip` target re-encodes every value for.
-pub const ROUNDTRIP_TARGETS: [Version; 9] = {
-    let mut v = [Version {
-        flavor: Flavor::Redis,
-        number: 1,
-    }; 9];
-    let mut i = 0;
-    while i < 8 {
-        v[i].number = i as u32 + 5;
-        i += 1;
-    }
-    v[8] = Version {
-        flavor: Flavor::Valkey,
-        number: 80,
-    };
-    v
-};
+/// Targets the `roundtrip` target re-encodes every value for: Redis RDB 5–12 and Valkey 80.
+pub fn roundtrip_targets() -> impl Iterator<Item = Version> {
+    VERSIONS[4..12].iter().chain(&VERSIONS[15..16]).copied()
+}
 
 /// The `roundtrip` target: the `value` input (type byte, version selector, payload). A value
-/// that decodes whole is encoded for every target in [`ROUNDTRIP_TARGETS`]; the encoder either
+/// that decodes whole is encoded for every target of [`roundtrip_targets`]; the encoder either
 /// says the target cannot hold it, or writes bytes that decode (as the type byte it returned,
 /// for that target) to the same value: the same elements, in the same order where order is
 /// part of the type, with integers and their decimal strings counted as equal.
@@ -459,7 +446,7 @@ pub fn roundtrip(data: &[u8]) {
     let Ok(want) = picture(value.clone()) else {
         return;
     };
-    for target in ROUNDTRIP_TARGETS {
+    for target in roundtrip_targets() {
         let mut bytes = Vec::new();
         let ty = match rdb_format::encode::encode_value(&value, target, &mut bytes) {
             Ok(ty) => ty,
