@@ -1,5 +1,7 @@
 //! The top-level walk over a dump: header, opcodes and key records.
 
+use std::collections::VecDeque;
+
 use crate::consts::*;
 use crate::crc::crc64;
 use crate::error::{Error, ErrorKind, Result};
@@ -8,6 +10,13 @@ use crate::parse::{array, byte, count, finish, length, rdb_string, u64_le, Origi
 use crate::string::{RdbString, Scratch};
 use crate::value::{decode_value, skip_value, Encoding, Type, Value};
 use crate::version::{magic, Version};
+
+/// The highest database id a server loads: `databases` is an `int` (at most `INT_MAX`), and
+/// `rdbLoad` refuses `dbid >= databases`.
+const MAX_DB: u64 = i32::MAX as u64 - 1;
+
+/// AUX fields held between a key's prefixes and its type byte (KeyDB writes one).
+const MAX_HELD_AUX: usize = 16;
 
 /// How a [`Decoder`] treats the input.
 #[derive(Clone, Copy, Debug)]
@@ -70,7 +79,8 @@ pub struct Record<'a> {
     pub encoding: Encoding,
     /// Offset of the record's first byte (its first prefix opcode or its type byte).
     pub offset: u64,
-    /// Serialized length of the record, prefixes included.
+    /// Serialized length of the record, prefixes included (and any AUX fields KeyDB writes
+    /// between them and the type byte, which are also yielded as items after the record).
     pub len: u64,
     /// The value's bytes (after the key).
     pub value_raw: &'a [u8],
@@ -178,6 +188,8 @@ pub struct Decoder<'a> {
     /// Stop (without an EOF item) on reaching this offset; see [`Decoder::resume`].
     end: usize,
     done: bool,
+    /// AUX fields read between a key's prefixes and its type byte, yielded after its record.
+    held: VecDeque<Item<'a>>,
 }
 
 #[derive(Default)]
@@ -207,6 +219,7 @@ impl<'a> Decoder<'a> {
             db: 0,
             end: usize::MAX,
             done: false,
+            held: VecDeque::new(),
         })
     }
 
@@ -231,6 +244,7 @@ impl<'a> Decoder<'a> {
             db,
             end,
             done: false,
+            held: VecDeque::new(),
         }
     }
 
@@ -283,12 +297,17 @@ impl<'a> Decoder<'a> {
 
     /// The next item, `Ok(None)` after the end or an error.
     pub fn next_item(&mut self) -> Result<Option<Item<'a>>> {
+        // Held AUX fields belong before `pos`, so they come out even at the end of a range.
+        if let Some(item) = self.held.pop_front() {
+            return Ok(Some(item));
+        }
         if self.done || self.pos >= self.end {
             return Ok(None);
         }
         let r = self.read_item();
         if !matches!(r, Ok(Some(ref i)) if !matches!(i, Item::Eof(_))) {
             self.done = true;
+            self.held.clear();
         }
         r
     }
@@ -310,6 +329,27 @@ impl<'a> Decoder<'a> {
                 && self.version.number >= 13);
             if per_key {
                 prefix.start.get_or_insert(at);
+            } else if prefix.start.is_some() && op == RDB_OPCODE_AUX {
+                // KeyDB active replicas write `AUX mvcc-tstamp` here. Redis remembers a key's
+                // prefixes until its type byte whatever comes between, so hold the field and
+                // yield it after the record: the record stays one item with its expiry.
+                if self.held.len() >= MAX_HELD_AUX {
+                    return Err(Error::new(
+                        at as u64,
+                        "record",
+                        ErrorKind::Invalid(
+                            format!(
+                                "more than {MAX_HELD_AUX} AUX fields between a key's \
+                                 expiry/idle/freq and its type: the dump is corrupt"
+                            )
+                            .into(),
+                        ),
+                    ));
+                }
+                let key = self.string()?;
+                let value = self.string()?;
+                self.held.push_back(Item::Aux { key, value });
+                continue;
             } else if prefix.start.is_some() && op >= RDB_OPCODE_HASH_TEMPLATE {
                 // Redis resets per-key state only after a key; an opcode here would be lost on load.
                 return Err(Error::new(
@@ -324,6 +364,20 @@ impl<'a> Decoder<'a> {
                 RDB_OPCODE_EOF => return self.eof(at).map(|e| Some(Item::Eof(e))),
                 RDB_OPCODE_SELECTDB => {
                     let db = self.run(length(self.rest()))?;
+                    if db > MAX_DB {
+                        return Err(Error::new(
+                            at as u64 + 1,
+                            "database number",
+                            ErrorKind::Invalid(
+                                format!(
+                                    "database {db} is beyond any server's range (Redis and Valkey \
+                                     refuse ids of {} and up): the dump is corrupt",
+                                    MAX_DB + 1
+                                )
+                                .into(),
+                            ),
+                        ));
+                    }
                     self.db = db;
                     return Ok(Some(Item::SelectDb { db }));
                 }
