@@ -63,6 +63,52 @@ pub fn max_decompressed_len(compressed_len: usize) -> u64 {
     (compressed_len as u64).saturating_mul(88).saturating_add(8)
 }
 
+/// Checks that `input` decompresses to exactly `len` bytes, without producing them: the same
+/// errors [`decompress`] would give, so the output is allocated only once the data is known
+/// to fill it (a declared length is a claim; a false one must not cost its size in memory).
+pub fn validate(input: &[u8], len: usize) -> Result<(), LzfError> {
+    let mut ip = 0usize;
+    let mut op = 0usize;
+    while let Some(&ctrl) = input.get(ip) {
+        let ctrl = ctrl as usize;
+        let start = ip;
+        if ctrl < 32 {
+            let run = ctrl + 1;
+            if op + run > len {
+                return Err(LzfError::Overflow { at: start });
+            }
+            if ip + 1 + run > input.len() {
+                return Err(LzfError::Truncated { at: start });
+            }
+            ip += 1 + run;
+            op += run;
+        } else {
+            let mut n = ctrl >> 5;
+            ip += 1;
+            if n == 7 {
+                n += *input.get(ip).ok_or(LzfError::Truncated { at: start })? as usize;
+                ip += 1;
+            }
+            let low = *input.get(ip).ok_or(LzfError::Truncated { at: start })? as usize;
+            ip += 1;
+            if ((ctrl & 0x1F) << 8) + low + 1 > op {
+                return Err(LzfError::BadReference { at: start });
+            }
+            if op + n + 2 > len {
+                return Err(LzfError::Overflow { at: start });
+            }
+            op += n + 2;
+        }
+    }
+    if op != len {
+        return Err(LzfError::Short {
+            produced: op,
+            expected: len,
+        });
+    }
+    Ok(())
+}
+
 /// Decompresses `input` into `out`, which must be exactly the declared uncompressed length.
 pub fn decompress(input: &[u8], out: &mut [u8]) -> Result<(), LzfError> {
     let mut ip = 0usize;
@@ -226,18 +272,44 @@ mod tests {
             let mut out = vec![0u8; produced];
             decompress(&data, &mut out).unwrap();
             assert_eq!(out, expected);
-            // Declared too short or too long: an error, never a wrong success.
+            assert_eq!(validate(&data, produced), Ok(()));
+            // Declared too short or too long: an error, never a wrong success, and the same
+            // error from the check that runs before allocating.
             if produced > 0 {
                 let mut short = vec![0u8; produced - 1];
-                assert!(decompress(&data, &mut short).is_err());
+                let e = decompress(&data, &mut short);
+                assert!(e.is_err());
+                assert_eq!(validate(&data, produced - 1), e);
             }
             let mut long = vec![0u8; produced + 1];
-            assert!(decompress(&data, &mut long).is_err());
+            let e = decompress(&data, &mut long);
+            assert!(e.is_err());
+            assert_eq!(validate(&data, produced + 1), e);
+            // Cut short: truncated or short, never accepted.
+            if let Some((_, cut)) = data.split_last() {
+                assert!(validate(cut, produced).is_err());
+            }
         }
     }
 
     #[test]
     fn rejects_bad_input() {
+        for (data, want) in [
+            (&[0x03, b'a'][..], LzfError::Truncated { at: 0 }),
+            (&[0x20, 0x00], LzfError::BadReference { at: 0 }),
+            (&[0x04, 1, 2, 3, 4, 5], LzfError::Overflow { at: 0 }),
+            (
+                &[0x01, 1, 2],
+                LzfError::Short {
+                    produced: 2,
+                    expected: 4,
+                },
+            ),
+            (&[0x00, 1, 0xE0], LzfError::Truncated { at: 2 }),
+            (&[0x00, 1, 0x20], LzfError::Truncated { at: 2 }),
+        ] {
+            assert_eq!(validate(data, 4), Err(want), "{data:?}");
+        }
         let mut out = vec![0u8; 4];
         assert_eq!(
             decompress(&[0x03, b'a'], &mut out),

@@ -219,14 +219,17 @@ impl Scratch {
                 ),
             ));
         }
-        let out = self.bump.alloc_slice_fill_copy(len as usize, 0u8);
-        lzf::decompress(compressed, out).map_err(|e| {
+        let lzf_error = |e: lzf::LzfError| {
             Error::new(
                 offset,
                 "LZF string",
                 ErrorKind::Invalid(e.to_string().into()),
             )
-        })?;
+        };
+        // The declared length is only a claim: prove it before allocating it.
+        lzf::validate(compressed, len as usize).map_err(lzf_error)?;
+        let out = self.bump.alloc_slice_fill_copy(len as usize, 0u8);
+        lzf::decompress(compressed, out).map_err(lzf_error)?;
         Ok(out)
     }
 }
