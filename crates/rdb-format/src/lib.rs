@@ -60,8 +60,9 @@ pub use crate::listpack::Listpack;
 pub use crate::module::{Module, ModuleId};
 pub use crate::quicklist::Quicklist;
 pub use crate::stream::{
-    Consumer, ConsumerGroup, ConsumerGroups, ConsumerPending, Consumers, Pending, PendingEntry,
-    Stream, StreamEntries, StreamEntry, StreamFields, StreamId,
+    Consumer, ConsumerGroup, ConsumerGroups, ConsumerPending, Consumers, Idmp, IdmpEntries,
+    IdmpEntry, IdmpProducer, IdmpProducers, Pending, PendingEntry, PendingOwners, Stream,
+    StreamEntries, StreamEntry, StreamFields, StreamId,
 };
 pub use crate::string::{RdbString, Scratch, Str};
 pub use crate::value::{Encoding, Hash, HashEntry, List, Set, Type, Value, ZSet};

@@ -79,6 +79,8 @@ pub enum Encoding {
     HashListpackExPreGa,
     HashMetadata,
     HashListpackEx,
+    /// Redis 8.6's stream with idempotent-producer state (type byte 26).
+    StreamListpacks4,
     /// Valkey 9's hash with field TTLs (type byte 22 in a `VALKEY` file).
     ValkeyHash2,
 }
@@ -127,9 +129,10 @@ impl Encoding {
             RDB_TYPE_HASH_LISTPACK_EX_PRE_GA => HashListpackExPreGa,
             RDB_TYPE_HASH_METADATA if !version.is_valkey() => HashMetadata,
             RDB_TYPE_HASH_LISTPACK_EX if !version.is_valkey() => HashListpackEx,
-            RDB_TYPE_STREAM_LISTPACKS_4 | RDB_TYPE_STREAM_LISTPACKS_5 if !version.is_valkey() => {
+            RDB_TYPE_STREAM_LISTPACKS_4 if !version.is_valkey() => StreamListpacks4,
+            RDB_TYPE_STREAM_LISTPACKS_5 if !version.is_valkey() => {
                 return Err(unknown(
-                    " (Redis 8.6+ stream with IDMP/NACK state): its layout is not verified against a real server yet",
+                    " (Redis 8.8+ stream with a NACK zone): its layout is not verified against a real server yet",
                 ))
             }
             RDB_TYPE_ARRAY..=32 if !version.is_valkey() => {
@@ -151,7 +154,9 @@ impl Encoding {
             ZSet | ZSet2 | ZSetZiplist | ZSetListpack => Type::ZSet,
             Hash | HashZipmap | HashZiplist | HashListpack | HashMetadataPreGa
             | HashListpackExPreGa | HashMetadata | HashListpackEx | ValkeyHash2 => Type::Hash,
-            StreamListpacks | StreamListpacks2 | StreamListpacks3 => Type::Stream,
+            StreamListpacks | StreamListpacks2 | StreamListpacks3 | StreamListpacks4 => {
+                Type::Stream
+            }
             Module2 => Type::Module,
         }
     }
@@ -180,6 +185,7 @@ impl Encoding {
             StreamListpacks2 => "stream_listpacks_2",
             SetListpack => "set_listpack",
             StreamListpacks3 => "stream_listpacks_3",
+            StreamListpacks4 => "stream_listpacks_4",
             HashMetadataPreGa => "hash_metadata_pre_ga",
             HashListpackExPreGa => "hash_listpack_ex_pre_ga",
             HashMetadata => "hash_metadata",
@@ -235,7 +241,9 @@ pub(crate) fn skip_value(enc: Encoding, input: &[u8]) -> PResult<'_, ()> {
             }
             rest
         }
-        StreamListpacks | StreamListpacks2 | StreamListpacks3 => skip_stream(enc, input)?.0,
+        StreamListpacks | StreamListpacks2 | StreamListpacks3 | StreamListpacks4 => {
+            skip_stream(enc, input)?.0
+        }
         HashMetadataPreGa | HashMetadata => {
             let mut rest = input;
             if enc == HashMetadata {
@@ -801,7 +809,7 @@ pub(crate) fn decode_value<'b>(
             let (_, b, o) = blob(rest, &origin, scratch, "listpack")?;
             Value::Hash(self::Hash(HashInner::ListpackEx(Listpack::new(b, o)?)))
         }
-        StreamListpacks | StreamListpacks2 | StreamListpacks3 => {
+        StreamListpacks | StreamListpacks2 | StreamListpacks3 | StreamListpacks4 => {
             Value::Stream(Stream::new(enc, raw, origin, scratch)?)
         }
         Module2 => Value::Module(finish(&origin, module_value(raw))?.1),

@@ -173,6 +173,7 @@ fn type_byte(enc: Encoding) -> u8 {
         HashListpackExPreGa => 23,
         HashMetadata => 24,
         HashListpackEx => 25,
+        StreamListpacks4 => 26,
     }
 }
 
@@ -215,7 +216,7 @@ fn blobs(out: &mut Out, enc: Encoding, raw: &[u8]) -> Option<()> {
                 }
             }
         }
-        StreamListpacks | StreamListpacks2 | StreamListpacks3 => {
+        StreamListpacks | StreamListpacks2 | StreamListpacks3 | StreamListpacks4 => {
             for _ in 0..r.len()? {
                 r.string()?;
                 blob(out, &mut r, "listpack")?;

@@ -128,6 +128,7 @@ fn min_redis_version(enc: Encoding) -> Option<u32> {
         HashListpack | ZSetListpack | ListQuicklist2 | StreamListpacks2 => 10,
         SetListpack | StreamListpacks3 => 11,
         HashMetadata | HashListpackEx => 12,
+        StreamListpacks4 => 13,
         HashMetadataPreGa | HashListpackExPreGa | ValkeyHash2 => return None,
     })
 }
@@ -180,5 +181,6 @@ pub fn type_byte(enc: Encoding) -> u8 {
         HashMetadata => RDB_TYPE_HASH_METADATA,
         HashListpackEx => RDB_TYPE_HASH_LISTPACK_EX,
         ValkeyHash2 => VALKEY_RDB_TYPE_HASH_2,
+        StreamListpacks4 => RDB_TYPE_STREAM_LISTPACKS_4,
     }
 }

@@ -1,5 +1,5 @@
-//! Streams (`STREAM_LISTPACKS` 1, 2 and 3): nodes of listpack-encoded entries keyed by a
-//! master id, then the stream's metadata and its consumer groups.
+//! Streams (`STREAM_LISTPACKS` 1 to 4): nodes of listpack-encoded entries keyed by a master
+//! id, then the stream's metadata, its consumer groups and (4) idempotent-producer state.
 //!
 //! ```text
 //! nodes:len { master_id:str(16 bytes, ms BE, seq BE)  listpack:str }
@@ -8,17 +8,29 @@
 //! groups:len { name:str last_id:(len len) [v2+ entries_read:len]
 //!              pel:len { id:16 raw  delivery_time:u64le  delivery_count:len }
 //!              consumers:len { name:str seen_time:u64le [v3 active_time:u64le] pel:len { id:16 raw } } }
+//! v4: idmp_duration:len idmp_max_entries:len
+//!     producers:len { pid:str entries:len { iid:str id:(len len) } }
+//!     iids_added:len iids_duplicates:len
 //! ```
+
+mod groups;
+mod idmp;
+
+use self::groups::consumer_groups;
+pub use self::groups::{
+    Consumer, ConsumerGroup, ConsumerGroups, ConsumerPending, Consumers, Pending, PendingEntry,
+    PendingOwners,
+};
+use self::idmp::idmp_section;
+pub use self::idmp::{Idmp, IdmpEntries, IdmpEntry, IdmpProducer, IdmpProducers};
 
 use std::fmt;
 
 use crate::consts::*;
 use crate::error::{ErrorKind, Result};
 use crate::listpack::Listpack;
-use crate::parse::{
-    array, count, finish, length, rdb_string, skip_string, u64_le, Fail, Origin, PResult,
-};
-use crate::string::{RdbString, Scratch, Str};
+use crate::parse::{array, count, finish, length, rdb_string, skip_string, Fail, Origin, PResult};
+use crate::string::{Scratch, Str};
 use crate::value::{blob, Encoding};
 
 /// A stream entry id: milliseconds and sequence number.
@@ -54,6 +66,7 @@ fn layout_version(enc: Encoding) -> u8 {
     match enc {
         Encoding::StreamListpacks => 1,
         Encoding::StreamListpacks2 => 2,
+        Encoding::StreamListpacks4 => 4,
         _ => 3,
     }
 }
@@ -109,119 +122,15 @@ fn stream_meta(input: &[u8], version: u8) -> PResult<'_, Meta> {
     Ok((rest, meta))
 }
 
-/// One consumer group as laid out in the dump, with its PEL and consumers as sub-slices.
-struct RawGroup<'b> {
-    name: RdbString<'b>,
-    name_at: &'b [u8],
-    last_id: StreamId,
-    entries_read: Option<u64>,
-    pel: &'b [u8],
-    pel_len: u64,
-    consumers: &'b [u8],
-    consumers_len: u64,
-}
-
-const PEL_ENTRY_MIN: u64 = 16 + 8 + 1;
-
-fn pel_entry(input: &[u8]) -> PResult<'_, PendingEntry> {
-    let (rest, id) = raw_id(input)?;
-    let (rest, delivery_time) = u64_le(rest, "stream PEL delivery time")?;
-    // Times are signed milliseconds (-1 = never).
-    let delivery_time_ms = delivery_time as i64;
-    let (rest, delivery_count) = length(rest)?;
-    Ok((
-        rest,
-        PendingEntry {
-            id,
-            delivery_time_ms,
-            delivery_count,
-        },
-    ))
-}
-
-struct RawConsumer<'b> {
-    name: RdbString<'b>,
-    name_at: &'b [u8],
-    seen_time_ms: i64,
-    active_time_ms: Option<i64>,
-    pel: &'b [u8],
-}
-
-fn consumer(input: &[u8], version: u8) -> PResult<'_, RawConsumer<'_>> {
-    let (rest, name) = rdb_string(input)?;
-    let (mut rest, seen_time) = u64_le(rest, "stream consumer seen time")?;
-    let seen_time_ms = seen_time as i64;
-    let mut active_time_ms = None;
-    if version >= 3 {
-        let (r, t) = u64_le(rest, "stream consumer active time")?;
-        rest = r;
-        active_time_ms = Some(t as i64);
-    }
-    let (rest, n) = count(rest, 16, "stream consumer PEL length")?;
-    let (rest, pel) = crate::parse::take_len(rest, n * 16, "stream consumer PEL")?;
-    Ok((
-        rest,
-        RawConsumer {
-            name,
-            name_at: input,
-            seen_time_ms,
-            active_time_ms,
-            pel,
-        },
-    ))
-}
-
-fn consumer_group(input: &[u8], version: u8) -> PResult<'_, RawGroup<'_>> {
-    let (rest, name) = rdb_string(input)?;
-    let (mut rest, last_id) = id_pair(rest)?;
-    let mut entries_read = None;
-    if version >= 2 {
-        let (r, n) = length(rest)?;
-        rest = r;
-        entries_read = Some(n);
-    }
-    let (mut rest, pel_len) = count(rest, PEL_ENTRY_MIN, "stream PEL length")?;
-    let pel = rest;
-    for _ in 0..pel_len {
-        rest = pel_entry(rest)?.0;
-    }
-    let pel = &pel[..pel.len() - rest.len()];
-    let (mut rest, consumers_len) = count(rest, 9, "stream consumer count")?;
-    let consumers = rest;
-    for _ in 0..consumers_len {
-        rest = consumer(rest, version)?.0;
-    }
-    let consumers = &consumers[..consumers.len() - rest.len()];
-    Ok((
-        rest,
-        RawGroup {
-            name,
-            name_at: input,
-            last_id,
-            entries_read,
-            pel,
-            pel_len,
-            consumers,
-            consumers_len,
-        },
-    ))
-}
-
-fn consumer_groups(input: &[u8], version: u8) -> PResult<'_, (&[u8], u64)> {
-    let (mut rest, n) = count(input, 3, "stream group count")?;
-    let start = rest;
-    for _ in 0..n {
-        rest = consumer_group(rest, version)?.0;
-    }
-    Ok((rest, (&start[..start.len() - rest.len()], n)))
-}
-
 /// Skips a whole stream value.
 pub(crate) fn skip_stream(enc: Encoding, input: &[u8]) -> PResult<'_, ()> {
     let version = layout_version(enc);
     let (rest, _) = stream_nodes(input)?;
     let (rest, _) = stream_meta(rest, version)?;
-    let (rest, _) = consumer_groups(rest, version)?;
+    let (mut rest, _) = consumer_groups(rest, version)?;
+    if version >= 4 {
+        rest = idmp_section(rest)?.0;
+    }
     Ok((rest, ()))
 }
 
@@ -238,6 +147,8 @@ pub struct Stream<'b> {
     pub max_deleted_id: Option<StreamId>,
     /// Count of entries ever added (layout 2+).
     pub entries_added: Option<u64>,
+    /// Idempotent-producer state (layout 4, Redis 8.6+).
+    pub idmp: Option<Idmp<'b>>,
     version: u8,
     nodes: &'b [u8],
     node_count: u64,
@@ -257,13 +168,20 @@ impl<'b> Stream<'b> {
         let version = layout_version(enc);
         let (rest, (nodes, node_count)) = finish(&origin, stream_nodes(raw))?;
         let (rest, meta) = finish(&origin, stream_meta(rest, version))?;
-        let (_, (groups, group_count)) = finish(&origin, consumer_groups(rest, version))?;
+        let (rest, (groups, group_count)) = finish(&origin, consumer_groups(rest, version))?;
+        let idmp = if version >= 4 {
+            let (_, raw) = finish(&origin, idmp_section(rest))?;
+            Some(Idmp::new(raw, origin, scratch)?)
+        } else {
+            None
+        };
         Ok(Stream {
             length: meta.length,
             last_id: meta.last_id,
             first_id: meta.first_id,
             max_deleted_id: meta.max_deleted_id,
             entries_added: meta.entries_added,
+            idmp,
             version,
             nodes,
             node_count,
@@ -287,13 +205,13 @@ impl<'b> Stream<'b> {
 
     /// The stream's consumer groups.
     pub fn groups(&self) -> ConsumerGroups<'b> {
-        ConsumerGroups {
-            rest: self.groups,
-            remaining: self.group_count,
-            version: self.version,
-            origin: self.origin,
-            scratch: self.scratch,
-        }
+        ConsumerGroups::new(
+            self.groups,
+            self.group_count,
+            self.version,
+            self.origin,
+            self.scratch,
+        )
     }
 
     /// Number of listpack nodes.
@@ -485,178 +403,5 @@ impl<'b> Iterator for StreamEntries<'b> {
                 }
             }
         }
-    }
-}
-
-/// A consumer group.
-#[derive(Clone, Debug)]
-pub struct ConsumerGroup<'b> {
-    /// Group name.
-    pub name: Str<'b>,
-    /// Last delivered id.
-    pub last_delivered_id: StreamId,
-    /// Entries read (layout 2+); `u64::MAX` when Redis does not know it (`XINFO` shows nil).
-    pub entries_read: Option<u64>,
-    /// The group's pending entries.
-    pub pending: Pending<'b>,
-    /// The group's consumers.
-    pub consumers: Consumers<'b>,
-}
-
-/// Iterator over a stream's consumer groups.
-#[derive(Clone, Debug)]
-pub struct ConsumerGroups<'b> {
-    rest: &'b [u8],
-    remaining: u64,
-    version: u8,
-    origin: Origin<'b>,
-    scratch: &'b Scratch,
-}
-
-impl<'b> Iterator for ConsumerGroups<'b> {
-    type Item = Result<ConsumerGroup<'b>>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
-            return None;
-        }
-        self.remaining -= 1;
-        let r = (|| {
-            let (rest, g) = finish(&self.origin, consumer_group(self.rest, self.version))?;
-            self.rest = rest;
-            let name = g
-                .name
-                .located(self.origin.offset_of(g.name_at))
-                .decode(self.scratch)?;
-            Ok(ConsumerGroup {
-                name,
-                last_delivered_id: g.last_id,
-                entries_read: g.entries_read,
-                pending: Pending {
-                    rest: g.pel,
-                    remaining: g.pel_len,
-                    origin: self.origin,
-                },
-                consumers: Consumers {
-                    rest: g.consumers,
-                    remaining: g.consumers_len,
-                    version: self.version,
-                    origin: self.origin,
-                    scratch: self.scratch,
-                },
-            })
-        })();
-        if r.is_err() {
-            self.remaining = 0;
-        }
-        Some(r)
-    }
-}
-
-/// An entry of a group's pending entries list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PendingEntry {
-    /// The entry id.
-    pub id: StreamId,
-    /// Last delivery time, unix ms.
-    pub delivery_time_ms: i64,
-    /// Number of deliveries.
-    pub delivery_count: u64,
-}
-
-/// Iterator over a group's pending entries.
-#[derive(Clone, Debug)]
-pub struct Pending<'b> {
-    rest: &'b [u8],
-    remaining: u64,
-    origin: Origin<'b>,
-}
-
-impl Iterator for Pending<'_> {
-    type Item = Result<PendingEntry>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
-            return None;
-        }
-        self.remaining -= 1;
-        match finish(&self.origin, pel_entry(self.rest)) {
-            Ok((rest, e)) => {
-                self.rest = rest;
-                Some(Ok(e))
-            }
-            Err(e) => {
-                self.remaining = 0;
-                Some(Err(e))
-            }
-        }
-    }
-}
-
-/// A consumer of a group.
-#[derive(Clone, Debug)]
-pub struct Consumer<'b> {
-    /// Consumer name.
-    pub name: Str<'b>,
-    /// Last time the consumer was seen, unix ms.
-    pub seen_time_ms: i64,
-    /// Last time the consumer was active, unix ms (layout 3+); -1 if never.
-    pub active_time_ms: Option<i64>,
-    /// Ids of the entries pending for this consumer.
-    pub pending: ConsumerPending<'b>,
-}
-
-/// Iterator over the ids pending for one consumer.
-#[derive(Clone, Debug)]
-pub struct ConsumerPending<'b>(std::slice::ChunksExact<'b, u8>);
-
-impl Iterator for ConsumerPending<'_> {
-    type Item = StreamId;
-    fn next(&mut self) -> Option<StreamId> {
-        let c = self.0.next()?;
-        let mut a = [0u8; 16];
-        a.copy_from_slice(c);
-        Some(StreamId::from_be_bytes(&a))
-    }
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.0.size_hint()
-    }
-}
-
-impl ExactSizeIterator for ConsumerPending<'_> {}
-
-/// Iterator over a group's consumers.
-#[derive(Clone, Debug)]
-pub struct Consumers<'b> {
-    rest: &'b [u8],
-    remaining: u64,
-    version: u8,
-    origin: Origin<'b>,
-    scratch: &'b Scratch,
-}
-
-impl<'b> Iterator for Consumers<'b> {
-    type Item = Result<Consumer<'b>>;
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
-            return None;
-        }
-        self.remaining -= 1;
-        let r = (|| {
-            let (rest, c) = finish(&self.origin, consumer(self.rest, self.version))?;
-            self.rest = rest;
-            let name = c
-                .name
-                .located(self.origin.offset_of(c.name_at))
-                .decode(self.scratch)?;
-            Ok(Consumer {
-                name,
-                seen_time_ms: c.seen_time_ms,
-                active_time_ms: c.active_time_ms,
-                pending: ConsumerPending(c.pel.chunks_exact(16)),
-            })
-        })();
-        if r.is_err() {
-            self.remaining = 0;
-        }
-        Some(r)
     }
 }
