@@ -174,7 +174,8 @@ pub enum Item<'a> {
     Eof(Eof),
 }
 
-/// Walks a dump held in memory and yields its [`Item`]s in file order.
+/// Walks a dump held in memory and yields its [`Item`]s in file order (but for AUX fields
+/// between a key's expiry/idle/freq and its type, which come right after that key's record).
 ///
 /// Nothing is copied: keys and values borrow `data`. After an error or the end, the iterator
 /// yields nothing more.

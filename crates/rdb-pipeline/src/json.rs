@@ -6,7 +6,6 @@
 //! Byte strings are JSON strings when valid UTF-8, else `{"base64":"..."}`. See the README for
 //! each type's value.
 
-use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +14,7 @@ use std::sync::Mutex;
 use crate::pipeline::{Chunk, PipelineError, Result as PipelineResult, Sink};
 
 use rdb_format::{
-    Checksum, Decoder, Eof, HashEntry, Item, Record, Scratch, Str, Stream, StreamId, Value,
+    Checksum, Decoder, Eof, HashEntry, Idmp, Item, Record, Scratch, Str, Stream, StreamId, Value,
 };
 
 /// Errors of the JSON writer.
@@ -253,7 +252,9 @@ impl<W: Write> Out<W> {
                 self.buf.push(b']');
             }
             Value::Hash(fields) => {
-                let as_object = all_utf8(fields.clone().map(|e| e.map(|e| e.field)))?;
+                // A repeated field name would be lost by JSON parsers (they keep one): pairs then.
+                let names = || fields.clone().map(|e| e.map(|e| e.field));
+                let as_object = all_utf8(names())? && !has_duplicate(names)?;
                 let mut has_ttl = false;
                 self.map(
                     as_object,
@@ -352,8 +353,8 @@ impl<W: Write> Out<W> {
             id(&mut self.buf, e.id);
             self.buf.extend_from_slice(b",\"fields\":");
             // XADD allows a field twice; an object would lose one, so pairs then.
-            let as_object = all_utf8(e.fields.clone().map(|f| f.map(|(k, _)| k)))?
-                && !has_duplicate(e.fields.clone().map(|f| f.map(|(k, _)| k)))?;
+            let names = || e.fields.clone().map(|f| f.map(|(k, _)| k));
+            let as_object = all_utf8(names())? && !has_duplicate(names)?;
             self.map(as_object, e.fields, bytes)?;
             self.buf.push(b'}');
         }
@@ -394,25 +395,20 @@ impl<W: Write> Out<W> {
                 }
                 None => {}
             }
-            // The group PEL names no consumer; each consumer lists the ids it owns.
-            let mut owner: HashMap<StreamId, Str<'_>> = HashMap::new();
-            for c in g.consumers.clone() {
-                let c = c?;
-                for pid in c.pending {
-                    owner.insert(pid, c.name);
-                }
-            }
+            // The group PEL names no consumer; each consumer lists the ids it owns. Matched in
+            // windows, so a huge PEL streams in bounded memory.
             b.extend_from_slice(b",\"pending\":[");
-            for (i, p) in g.pending.enumerate() {
-                let p = p?;
+            for (i, p) in g.pending_with_owners().enumerate() {
+                let (p, owner) = p?;
+                let b = &mut self.buf;
                 if i > 0 {
                     b.push(b',');
                 }
                 b.extend_from_slice(b"{\"id\":");
                 id(b, p.id);
                 b.extend_from_slice(b",\"consumer\":");
-                match owner.get(&p.id) {
-                    Some(name) => bytes(b, *name),
+                match owner {
+                    Some(name) => bytes(b, name),
                     None => b.extend_from_slice(b"null"),
                 }
                 b.extend_from_slice(b",\"delivery_time_ms\":");
@@ -420,10 +416,12 @@ impl<W: Write> Out<W> {
                 b.extend_from_slice(b",\"delivery_count\":");
                 number(b, p.delivery_count);
                 b.push(b'}');
+                self.maybe_flush()?;
             }
-            b.extend_from_slice(b"],\"consumers\":[");
+            self.buf.extend_from_slice(b"],\"consumers\":[");
             for (i, c) in g.consumers.enumerate() {
                 let c = c?;
+                let b = &mut self.buf;
                 if i > 0 {
                     b.push(b',');
                 }
@@ -436,14 +434,62 @@ impl<W: Write> Out<W> {
                 b.extend_from_slice(b",\"pending\":[");
                 for (j, pid) in c.pending.enumerate() {
                     if j > 0 {
-                        b.push(b',');
+                        self.buf.push(b',');
                     }
-                    id(b, pid);
+                    id(&mut self.buf, pid);
+                    if j % 1024 == 1023 {
+                        self.maybe_flush()?;
+                    }
                 }
-                b.extend_from_slice(b"]}");
+                self.buf.extend_from_slice(b"]}");
+                self.maybe_flush()?;
             }
-            b.extend_from_slice(b"]}");
+            self.buf.extend_from_slice(b"]}");
             self.maybe_flush()?;
+        }
+        self.buf.push(b']');
+        if let Some(idmp) = &s.idmp {
+            self.idmp(idmp)?;
+        }
+        self.buf.push(b'}');
+        Ok(())
+    }
+
+    /// A stream's idempotent-producer state (Redis 8.6+).
+    fn idmp(&mut self, idmp: &Idmp<'_>) -> Result<(), JsonError> {
+        let b = &mut self.buf;
+        b.extend_from_slice(b",\"idmp\":{\"duration\":");
+        number(b, idmp.duration);
+        b.extend_from_slice(b",\"max_entries\":");
+        number(b, idmp.max_entries);
+        b.extend_from_slice(b",\"iids_added\":");
+        number(b, idmp.iids_added);
+        b.extend_from_slice(b",\"iids_duplicates\":");
+        number(b, idmp.iids_duplicates);
+        b.extend_from_slice(b",\"producers\":[");
+        for (i, p) in idmp.producers().enumerate() {
+            let p = p?;
+            let b = &mut self.buf;
+            if i > 0 {
+                b.push(b',');
+            }
+            b.extend_from_slice(b"{\"pid\":");
+            bytes(b, p.pid);
+            b.extend_from_slice(b",\"entries\":[");
+            for (j, e) in p.entries.enumerate() {
+                let e = e?;
+                let b = &mut self.buf;
+                if j > 0 {
+                    b.push(b',');
+                }
+                b.extend_from_slice(b"{\"iid\":");
+                bytes(b, e.iid);
+                b.extend_from_slice(b",\"id\":");
+                id(b, e.id);
+                b.push(b'}');
+                self.maybe_flush()?;
+            }
+            self.buf.extend_from_slice(b"]}");
         }
         self.buf.extend_from_slice(b"]}");
         Ok(())
@@ -591,15 +637,55 @@ fn all_utf8<'b>(
     })
 }
 
-fn has_duplicate<'b>(
-    keys: impl Iterator<Item = rdb_format::Result<Str<'b>>>,
-) -> rdb_format::Result<bool> {
-    let keys: Vec<Str<'b>> = keys.collect::<rdb_format::Result<_>>()?;
-    if keys.len() <= 16 {
-        return Ok(keys.iter().enumerate().any(|(i, k)| keys[..i].contains(k)));
+/// Whether two of the names repeat (an integer counts as its decimal text). `names` gives the
+/// names again for a second pass. Exact, at 8 bytes per name: 64-bit hashes are sorted, and
+/// only the names whose hashes collide are compared.
+fn has_duplicate<'b, I>(names: impl Fn() -> I) -> rdb_format::Result<bool>
+where
+    I: Iterator<Item = rdb_format::Result<Str<'b>>>,
+{
+    let mut hashes = names()
+        .map(|n| n.map(name_hash))
+        .collect::<rdb_format::Result<Vec<u64>>>()?;
+    hashes.sort_unstable();
+    let mut collided: Vec<u64> = hashes
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| w[0])
+        .collect();
+    if collided.is_empty() {
+        return Ok(false);
     }
-    let mut seen = std::collections::HashSet::with_capacity(keys.len());
-    Ok(!keys.iter().all(|k| seen.insert(*k)))
+    collided.dedup();
+    drop(hashes);
+    let mut seen = std::collections::HashSet::new();
+    for n in names() {
+        let n = n?;
+        if collided.binary_search(&name_hash(n)).is_ok() && !seen.insert(n.to_vec()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// A 64-bit hash of a name's text (FNV-1a over 8-byte words).
+fn name_hash(n: Str<'_>) -> u64 {
+    let mut digits = Vec::new();
+    let text: &[u8] = match n {
+        Str::Bytes(b) => b,
+        Str::Int(_) => {
+            n.write_to(&mut digits);
+            &digits
+        }
+    };
+    let mut h = 0xcbf2_9ce4_8422_2325u64 ^ text.len() as u64;
+    for word in text.chunks(8) {
+        let mut w = [0u8; 8];
+        w[..word.len()].copy_from_slice(word);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(0x0000_0100_0000_01b3);
+        h ^= h >> 32;
+    }
+    h
 }
 
 /// Checks a dump's checksum state and describes it for warnings.

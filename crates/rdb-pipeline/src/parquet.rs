@@ -8,7 +8,7 @@
 //! queries stay simple. Times are `timestamp(ms, UTC)`. Each worker writes its chunk's part
 //! files under temporary names; they are renamed into place when the chunk commits, in order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -62,7 +62,7 @@ impl Default for ParquetOptions {
 }
 
 /// The tables, in the order they are listed in manifests.
-pub const TABLES: [&str; 13] = [
+pub const TABLES: [&str; 14] = [
     "keys",
     "strings",
     "lists",
@@ -76,6 +76,7 @@ pub const TABLES: [&str; 13] = [
     "stream_consumers",
     "modules",
     "meta",
+    "stream_idmp",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -93,6 +94,7 @@ enum Table {
     StreamConsumers,
     Modules,
     Meta,
+    StreamIdmp,
 }
 
 #[derive(Clone, Copy)]
@@ -152,6 +154,10 @@ impl Table {
                 ("max_deleted_id_ms", I64),
                 ("max_deleted_id_seq", I64),
                 ("entries_added", I64),
+                ("idmp_duration", I64),
+                ("idmp_max_entries", I64),
+                ("iids_added", I64),
+                ("iids_duplicates", I64),
             ],
             Table::StreamGroups => &[
                 KEY,
@@ -178,6 +184,13 @@ impl Table {
                 ("pending", I64),
             ],
             Table::Modules => &[KEY, ("module", Text), ("version", I64), ("raw", Bytes)],
+            Table::StreamIdmp => &[
+                KEY,
+                ("producer", Bytes),
+                ("iid", Bytes),
+                ("id_ms", I64),
+                ("id_seq", I64),
+            ],
             Table::Meta => &[
                 ("file", Text),
                 ("kind", Text),
@@ -720,7 +733,22 @@ fn record(
                     .i64(del_ms)
                     .i64(del_seq)
                     .i64(s.entries_added.map(|n| n as i64));
+                let idmp = s.idmp.as_ref();
+                row.i64(idmp.map(|i| i.duration as i64))
+                    .i64(idmp.map(|i| i.max_entries as i64))
+                    .i64(idmp.map(|i| i.iids_added as i64))
+                    .i64(idmp.map(|i| i.iids_duplicates as i64));
             })?;
+            for p in s.idmp.iter().flat_map(|i| i.producers()) {
+                let p = p?;
+                for e in p.entries {
+                    let e = e?;
+                    let (ms, seq) = id_parts(e.id);
+                    t.row(Table::StreamIdmp, db, |row| {
+                        row.bytes(key).bytes(p.pid).bytes(e.iid).i64(ms).i64(seq);
+                    })?;
+                }
+            }
             for g in s.groups() {
                 let g = g?;
                 let (ld_ms, ld_seq) = id_parts(g.last_delivered_id);
@@ -733,13 +761,9 @@ fn record(
                         .i64(ld_seq)
                         .i64(entries_read);
                 })?;
-                let mut owner: HashMap<StreamId, Str<'_>> = HashMap::new();
                 for c in g.consumers.clone() {
                     let c = c?;
                     let pending = c.pending.len() as i64;
-                    for id in c.pending.clone() {
-                        owner.insert(id, c.name);
-                    }
                     t.row(Table::StreamConsumers, db, |row| {
                         row.bytes(key)
                             .bytes(g.name)
@@ -749,10 +773,9 @@ fn record(
                             .i64(Some(pending));
                     })?;
                 }
-                for p in g.pending {
-                    let p = p?;
+                for p in g.pending_with_owners() {
+                    let (p, consumer) = p?;
                     let (ms, seq) = id_parts(p.id);
-                    let consumer = owner.get(&p.id).copied();
                     t.row(Table::StreamPending, db, |row| {
                         row.bytes(key).bytes(g.name).i64(ms).i64(seq);
                         match consumer {
