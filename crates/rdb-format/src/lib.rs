@@ -48,6 +48,7 @@ mod quicklist;
 mod stream;
 mod string;
 mod value;
+pub mod validate;
 mod version;
 mod ziplist;
 mod zipmap;
