@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
 mod convert;
 mod filter_args;
 mod info;
@@ -54,6 +55,8 @@ enum Command {
     Split(split::SplitArgs),
     /// Write a smaller RDB with only the keys the filters select.
     Filter(split::FilterArgs2),
+    /// Check dumps deeply (like redis-check-rdb with sanitize-dump-payload); list every problem.
+    Check(check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Some(Command::Seed(args)) => seed::run(&args),
         Some(Command::Split(args)) => split::run_split(&args),
         Some(Command::Filter(args)) => split::run_filter(&args),
+        Some(Command::Check(args)) => check::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,7 @@ use clap::Args;
 use rdb_format::{Decoder, DecoderOptions, Flavor, Version};
 use rdb_pipeline::source::DumpFile;
 use rdb_seed::slot::SlotLayout;
-use rdb_seed::split::{split, SplitOptions, SplitReport};
+use rdb_seed::split::{split, SplitError, SplitOptions, SplitReport};
 use rdb_seed::target::cluster_layout_blocking;
 use rdb_seed::OnUnsupported;
 
@@ -46,6 +46,12 @@ pub struct RdbOutputArgs {
     /// Try to read dumps whose RDB version is newer than this tool knows.
     #[arg(long)]
     pub allow_future_versions: bool,
+
+    /// Copy values without decoding and checking them (faster; a corrupt input then gives
+    /// a corrupt output). By default every kept value is checked as deeply as Redis's
+    /// sanitize-dump-payload does, and keys are checked for duplicates.
+    #[arg(long)]
+    pub no_validate: bool,
 
     #[command(flatten)]
     pub s3: S3Args,
@@ -104,6 +110,11 @@ pub struct SplitArgs {
     #[arg(long, value_name = "PATH")]
     pub output_prefix: Option<PathBuf>,
 
+    /// Put keys of every database into db 0 (cluster nodes have only db 0; without this,
+    /// keys outside db 0 are an error unless --db 0 selects db 0 only).
+    #[arg(long)]
+    pub flatten_dbs: bool,
+
     #[command(flatten)]
     pub output: RdbOutputArgs,
 
@@ -157,7 +168,15 @@ pub fn run_split(args: &SplitArgs) -> Result<()> {
         .collect();
     let (input, _download) = s3_args::single_input(&args.file, &args.output.s3)?;
     let (paths, staged) = stage_outputs(paths, &args.output)?;
-    let report = write_rdbs(&input, &layout, &paths.1, &args.output, &args.filter)?;
+    let cluster = Some(args.flatten_dbs);
+    let report = write_rdbs(
+        &input,
+        &layout,
+        &paths.1,
+        &args.output,
+        &args.filter,
+        cluster,
+    )?;
     if let Some(s) = staged {
         s.upload()?;
     }
@@ -183,7 +202,7 @@ pub fn run_filter(args: &FilterArgs2) -> Result<()> {
     let layout = SlotLayout::even(1);
     let (input, _download) = s3_args::single_input(&args.file, &args.rdb.s3)?;
     let (paths, staged) = stage_outputs(vec![args.output.clone()], &args.rdb)?;
-    let report = write_rdbs(&input, &layout, &paths.1, &args.rdb, &args.filter)?;
+    let report = write_rdbs(&input, &layout, &paths.1, &args.rdb, &args.filter, None)?;
     if let Some(s) = staged {
         s.upload()?;
     }
@@ -224,12 +243,14 @@ fn stage_outputs(
     Ok(((paths, local), Some(staged)))
 }
 
+/// `cluster`: the outputs are cluster shards (`Some(flatten_dbs)`), or one plain file.
 fn write_rdbs(
     input: &Path,
     layout: &SlotLayout,
     paths: &[PathBuf],
     out: &RdbOutputArgs,
     filter: &FilterArgs,
+    cluster: Option<bool>,
 ) -> Result<SplitReport> {
     let file = DumpFile::open(input).with_context(|| format!("opening {}", input.display()))?;
     let decoder = Decoder::with_options(
@@ -244,6 +265,9 @@ fn write_rdbs(
         filter: filter.to_filter()?,
         target: out.rdb_version,
         on_unsupported: out.on_unsupported,
+        validate: !out.no_validate,
+        cluster: cluster.is_some(),
+        flatten_dbs: cluster == Some(true),
     };
     let temps: Vec<PathBuf> = paths.iter().map(|p| temp_path(p)).collect();
     let result = (|| -> Result<SplitReport> {
@@ -252,8 +276,16 @@ fn write_rdbs(
             let f = File::create(t).with_context(|| format!("creating {}", t.display()))?;
             writers.push(BufWriter::with_capacity(1 << 20, f));
         }
-        let (report, writers) = split(decoder, layout, writers, &options)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+        let (report, writers) = split(decoder, layout, writers, &options).map_err(|e| {
+            let hint = match e {
+                SplitError::Invalid { .. } | SplitError::DuplicateKey { .. } => format!(
+                    "; nothing was written (`rdb-convert check {}` lists every problem)",
+                    input.display()
+                ),
+                _ => String::new(),
+            };
+            anyhow::anyhow!("{}: {e}{hint}", input.display())
+        })?;
         for (w, t) in writers.into_iter().zip(&temps) {
             let f = w
                 .into_inner()
@@ -280,6 +312,16 @@ fn write_rdbs(
             report.unsupported
         );
         for e in &report.unsupported_examples {
+            eprintln!("  {e}");
+        }
+    }
+    if report.empty_skipped > 0 || report.stream_metadata_lost > 0 {
+        eprintln!(
+            "rdb-convert: warning: {} empty collection(s) left out (Redis skips them when \
+             loading); {} stream(s) lost metadata RDB 9 cannot hold, e.g.:",
+            report.empty_skipped, report.stream_metadata_lost
+        );
+        for e in &report.lossy_examples {
             eprintln!("  {e}");
         }
     }

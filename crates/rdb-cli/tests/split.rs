@@ -9,6 +9,8 @@ mod common {
     pub mod bytes;
     #[path = "cluster.rs"]
     pub mod cluster;
+    #[path = "dumps.rs"]
+    pub mod dumps;
     #[path = "fill.rs"]
     pub mod fill;
     #[path = "server.rs"]
@@ -126,7 +128,9 @@ fn split_and_check(source: Kind, load_into: Kind, shards: usize, extra: &[&str])
     }
     pipe.query::<()>(&mut con).unwrap();
     let dump = src.save(&mut con);
-    let want = read_all(&mut con);
+    let mut want = read_all(&mut con);
+    // Cluster nodes have only db 0.
+    want.retain(|(db, _), _| *db == 0);
 
     let dir = out_dir(&format!("{}-{shards}", source.label()));
     let prefix = dir.join("shard");
@@ -137,6 +141,8 @@ fn split_and_check(source: Kind, load_into: Kind, shards: usize, extra: &[&str])
         &*Box::leak(shards.to_string().into_boxed_str()),
         "--output-prefix",
         prefix.to_str().unwrap(),
+        "--db",
+        "0",
     ];
     args.extend_from_slice(extra);
     rdb_convert_ok(&args);
@@ -174,7 +180,7 @@ fn split_and_check(source: Kind, load_into: Kind, shards: usize, extra: &[&str])
     if !older {
         // Records are copied byte for byte: our decoder sees exactly the source's records.
         json_union.sort();
-        assert_eq!(json_union, json_lines(&dump, &[]));
+        assert_eq!(json_union, json_lines(&dump, &["--db", "0"]));
     }
     eprintln!(
         "{} split in {shards}{}: {} keys checked, {:.1?}",
@@ -283,4 +289,275 @@ fn split_by_a_live_clusters_slot_map() {
         total += keys.len();
     }
     assert_eq!(total, 500);
+}
+
+/// Runs rdb-convert, expecting exit status 1; returns stderr.
+fn rdb_convert_fails(args: &[&str]) -> String {
+    let out = common::cluster::rdb_convert(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "rdb-convert {}:\n{stderr}",
+        args.join(" ")
+    );
+    stderr
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn filter_and_split_refuse_corrupt_values() {
+    use common::dumps::*;
+    let dir = out_dir("corrupt");
+    // A corpus dump that convert rejects, and a hand-made one with a duplicate hash field
+    // in a listpack (fresh checksum: only deep validation sees it).
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/corpus/redis/corrupt_ziplist.rdb")
+        .canonicalize()
+        .unwrap();
+    let dup = dir.join("dup.rdb");
+    write(
+        &dup,
+        &[
+            (0, b"a", STRING, string(b"1")),
+            (0, b"h", HASH_LISTPACK, listpack(&[b"f", b"1", b"f", b"2"])),
+        ],
+        None,
+    );
+    let out = dir.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let small = out.join("small.rdb");
+    let prefix = out.join("shard");
+    for (input, want) in [
+        (corpus.as_path(), "ziplist header at offset 489"),
+        (
+            dup.as_path(),
+            "key \"h\": corrupt value: hash at offset 37: field 2 is a duplicate",
+        ),
+    ] {
+        let name = input.to_str().unwrap();
+        let e = rdb_convert_fails(&["filter", name, "--output", small.to_str().unwrap()]);
+        assert!(e.contains(name) && e.contains(want), "{e}");
+        assert!(e.contains("rdb-convert check"), "{e}");
+        let e = rdb_convert_fails(&[
+            "split",
+            name,
+            "--shards",
+            "2",
+            "--db",
+            "0",
+            "--output-prefix",
+            prefix.to_str().unwrap(),
+        ]);
+        assert!(e.contains(name) && e.contains(want), "{e}");
+        assert!(files_in(&out).is_empty(), "{:?}", files_in(&out));
+    }
+    // --no-validate copies unchecked (the old behaviour, for speed on trusted input).
+    rdb_convert_ok(&[
+        "filter",
+        dup.to_str().unwrap(),
+        "--output",
+        small.to_str().unwrap(),
+        "--no-validate",
+    ]);
+    assert!(small.exists());
+}
+
+#[test]
+fn filter_refuses_a_key_twice_in_one_db() {
+    use common::dumps::*;
+    let dir = out_dir("dupkey");
+    let input = dir.join("in.rdb");
+    write(
+        &input,
+        &[
+            (0, b"k", STRING, string(b"1")),
+            (0, b"k", STRING, string(b"2")),
+        ],
+        None,
+    );
+    let out = dir.join("out.rdb");
+    let e = rdb_convert_fails(&[
+        "filter",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        e.contains("key \"k\" (record at offset 34) appears twice in db 0"),
+        "{e}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn split_refuses_keys_outside_db_0_unless_told() {
+    use common::dumps::*;
+    let dir = out_dir("dbs");
+    let input = dir.join("in.rdb");
+    write(
+        &input,
+        &[
+            (0, b"a", STRING, string(b"0")),
+            (0, b"b", STRING, string(b"0")),
+            (3, b"c", STRING, string(b"3")),
+        ],
+        None,
+    );
+    let name = input.to_str().unwrap();
+    let prefix = dir.join("shard");
+    let prefix = prefix.to_str().unwrap();
+    let e = rdb_convert_fails(&["split", name, "--shards", "2", "--output-prefix", prefix]);
+    assert!(
+        e.contains("key \"c\" is in db 3") && e.contains("--flatten-dbs"),
+        "{e}"
+    );
+    assert_eq!(files_in(&dir), ["in.rdb"]);
+
+    rdb_convert_ok(&[
+        "split",
+        name,
+        "--shards",
+        "2",
+        "--output-prefix",
+        prefix,
+        "--db",
+        "0",
+    ]);
+    let mut keys = 0;
+    for i in 1..=2 {
+        let f = dir.join(format!("shard-{i:04}.rdb"));
+        check_rdb(Kind::Redis70, &f);
+        keys += json_lines(&f, &[]).len();
+    }
+    assert_eq!(keys, 2);
+
+    rdb_convert_ok(&[
+        "split",
+        name,
+        "--shards",
+        "2",
+        "--output-prefix",
+        prefix,
+        "--flatten-dbs",
+    ]);
+    let mut lines = Vec::new();
+    for i in 1..=2 {
+        let f = dir.join(format!("shard-{i:04}.rdb"));
+        check_rdb(Kind::Redis70, &f);
+        lines.extend(json_lines(&f, &[]));
+    }
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines.iter().all(|l| l.starts_with("{\"db\":0,")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn filter_does_not_copy_the_inputs_resizedb_hint() {
+    use common::dumps::*;
+    use rdb_format::{Decoder, Item};
+    let dir = out_dir("resize");
+    let input = dir.join("in.rdb");
+    let records: Vec<Rec> = (0..20)
+        .map(|i| {
+            (
+                0,
+                &*Box::leak(format!("k{i}").into_bytes().into_boxed_slice()),
+                STRING,
+                string(b"v"),
+            )
+        })
+        .collect();
+    write(&input, &records, Some((20, 0)));
+    let out = dir.join("out.rdb");
+    rdb_convert_ok(&[
+        "filter",
+        input.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--key",
+        "k1",
+    ]);
+    check_rdb(Kind::Redis70, &out);
+    let data = std::fs::read(&out).unwrap();
+    let mut kept = 0;
+    for item in Decoder::new(&data).unwrap() {
+        match item.unwrap() {
+            Item::ResizeDb { db_size, .. } => assert_eq!(db_size, 1, "stale RESIZEDB hint"),
+            Item::Record(_) => kept += 1,
+            _ => {}
+        }
+    }
+    assert_eq!(kept, 1);
+}
+
+#[test]
+fn rdb_9_output_warns_when_stream_metadata_is_dropped() {
+    let src = Server::start(Kind::Redis70);
+    let mut con = src.conn();
+    for id in ["1-1", "2-1", "3-1"] {
+        redis::cmd("XADD")
+            .arg("s")
+            .arg(id)
+            .arg("f")
+            .arg("v")
+            .query::<()>(&mut con)
+            .unwrap();
+    }
+    // A deleted entry: max deleted id 2-1 and entries added 3 (length 2) exist only in RDB 10+.
+    redis::cmd("XDEL")
+        .arg("s")
+        .arg("2-1")
+        .query::<()>(&mut con)
+        .unwrap();
+    redis::cmd("SET")
+        .arg("plain")
+        .arg("x")
+        .query::<()>(&mut con)
+        .unwrap();
+    let dump = src.save(&mut con);
+    let dir = out_dir("stream9");
+    let out = dir.join("v9.rdb");
+    let e = rdb_convert_ok(&[
+        "filter",
+        dump.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--rdb-version",
+        "9",
+    ]);
+    assert!(
+        e.contains("1 stream(s) lost metadata") && e.contains("\"s\": stream metadata"),
+        "{e}"
+    );
+    check_rdb(Kind::Redis70, &out);
+    // A stream without deletions or groups loses nothing: no warning.
+    redis::cmd("DEL").arg("s").query::<()>(&mut con).unwrap();
+    redis::cmd("XADD")
+        .arg("s")
+        .arg("1-1")
+        .arg("f")
+        .arg("v")
+        .query::<()>(&mut con)
+        .unwrap();
+    let dump = src.save(&mut con);
+    let e = rdb_convert_ok(&[
+        "filter",
+        dump.to_str().unwrap(),
+        "--output",
+        out.to_str().unwrap(),
+        "--rdb-version",
+        "9",
+    ]);
+    assert!(!e.contains("warning"), "{e}");
 }

@@ -47,6 +47,7 @@ mod parse;
 mod quicklist;
 mod stream;
 mod string;
+pub mod validate;
 mod value;
 mod version;
 mod ziplist;

@@ -5,12 +5,23 @@
 //! the output version is the input's; otherwise each value is copied raw if the output
 //! version reads its encoding, and re-encoded if not. Aux fields, functions and module aux
 //! data go to every shard; cluster slot hints (`SLOT_INFO`, aux `slot-info`) and slot-import
-//! jobs are dropped, since they describe the source's slots.
+//! jobs are dropped, since they describe the source's slots. `RESIZEDB` hints are not
+//! written: the input's counts are wrong for a part of it, and the hint is optional.
+//!
+//! Unless told not to, every kept value is decoded and checked as deeply as Redis's
+//! `sanitize-dump-payload` does ([`rdb_format::validate`]) before it is written, and keys are
+//! checked for duplicates within a database: a corrupt input is an error, never a
+//! fresh-checksummed output that a server refuses.
 
 use std::io::Write;
 
-use rdb_format::encode::{copyable, encode_value, type_byte, EncodeError, RdbWriter};
-use rdb_format::{Decoder, Item, Scratch, Version};
+use std::collections::HashSet;
+
+use rdb_format::encode::{
+    copyable, encode_value, stream_metadata_lost, type_byte, EncodeError, RdbWriter,
+};
+use rdb_format::validate::{fingerprint, validate_record, Verdict};
+use rdb_format::{Decoder, Item, Scratch, Value, Version};
 use rdb_pipeline::filter::Filter;
 
 use crate::slot::{key_slot, SlotLayout};
@@ -33,6 +44,35 @@ pub enum SplitError {
         /// Its slot.
         slot: u16,
     },
+    /// A value failed deep validation: the input is corrupt.
+    #[error("key {key}: corrupt value: {source}")]
+    Invalid {
+        /// The key, printable.
+        key: String,
+        /// What is wrong, and where.
+        source: rdb_format::Error,
+    },
+    /// A key appears twice in one database (a server refuses to load such a file).
+    #[error("key {key} (record at offset {offset}) appears twice in db {db}")]
+    DuplicateKey {
+        /// The key, printable.
+        key: String,
+        /// Its database in the output.
+        db: u64,
+        /// Offset of the second record.
+        offset: u64,
+    },
+    /// A key outside db 0 bound for a cluster shard (cluster nodes have only db 0).
+    #[error(
+        "key {key} is in db {db}, but cluster nodes have only db 0: keep db 0 only with \
+         --db 0, or merge every database into db 0 with --flatten-dbs"
+    )]
+    OtherDb {
+        /// The key, printable.
+        key: String,
+        /// Its database.
+        db: u64,
+    },
     /// A value the output version cannot hold, with `OnUnsupported::Fail`.
     #[error("key {key}: {source}")]
     Unsupported {
@@ -52,6 +92,12 @@ pub struct SplitOptions {
     pub target: Option<Version>,
     /// What to do with values the output version cannot hold.
     pub on_unsupported: OnUnsupported,
+    /// Check every kept value deeply and keys for duplicates (off: copy unchecked, faster).
+    pub validate: bool,
+    /// The outputs are cluster shards: refuse keys outside db 0 unless `flatten_dbs`.
+    pub cluster: bool,
+    /// Write every key into db 0.
+    pub flatten_dbs: bool,
 }
 
 /// What a split did.
@@ -71,6 +117,12 @@ pub struct SplitReport {
     pub unsupported: u64,
     /// Examples of unsupported keys with the reason.
     pub unsupported_examples: Vec<String>,
+    /// Empty collections left out (Redis never writes them and skips them when loading).
+    pub empty_skipped: u64,
+    /// Streams whose RDB 9 re-encoding lost metadata (see [`stream_metadata_lost`]).
+    pub stream_metadata_lost: u64,
+    /// Examples of keys behind `empty_skipped` and `stream_metadata_lost`.
+    pub lossy_examples: Vec<String>,
     /// The input's version.
     pub source: Option<Version>,
 }
@@ -107,8 +159,10 @@ pub fn split<W: Write>(
     let data = decoder.data();
     let filter = &options.filter;
     let mut scratch = Scratch::new();
-    let mut resize: Option<(u64, u64)> = None;
     let mut value = Vec::new();
+    // Fingerprints of (db, key) written so far: 16 bytes per key.
+    let mut seen_keys: HashSet<u128> = HashSet::new();
+    let mut key_buf = Vec::new();
     for item in decoder {
         match item? {
             Item::Aux { key, value } => {
@@ -130,11 +184,6 @@ pub fn split<W: Write>(
                     s.w.module_aux(id.0, when, raw)?;
                 }
             }
-            Item::SelectDb { .. } => resize = None,
-            Item::ResizeDb {
-                db_size,
-                expires_size,
-            } => resize = Some((db_size, expires_size)),
             Item::Record(r) => {
                 if !filter.matches_metadata(&r) {
                     report.filtered += 1;
@@ -162,13 +211,49 @@ pub fn split<W: Write>(
                         slot,
                     });
                 };
-                if shard.db != Some(r.db) {
-                    shard.w.select_db(r.db)?;
-                    if let Some((size, expires)) = resize {
-                        let per = |x: u64| x.div_ceil(n as u64);
-                        shard.w.resize_db(per(size), per(expires))?;
+                if options.cluster && r.db != 0 && !options.flatten_dbs {
+                    return Err(SplitError::OtherDb {
+                        key: show_key(&key_bytes),
+                        db: r.db,
+                    });
+                }
+                let db = if options.flatten_dbs { 0 } else { r.db };
+                if options.validate {
+                    match validate_record(&r, &scratch) {
+                        Ok(Verdict::Valid) => {}
+                        Ok(Verdict::Empty(t)) => {
+                            report.empty_skipped += 1;
+                            if report.lossy_examples.len() < 10 {
+                                report.lossy_examples.push(format!(
+                                    "{}: empty {}, left out",
+                                    show_key(&key_bytes),
+                                    t.as_str()
+                                ));
+                            }
+                            scratch.reset();
+                            continue;
+                        }
+                        Err(source) => {
+                            return Err(SplitError::Invalid {
+                                key: show_key(&key_bytes),
+                                source,
+                            })
+                        }
                     }
-                    shard.db = Some(r.db);
+                    key_buf.clear();
+                    key_buf.extend_from_slice(&db.to_le_bytes());
+                    key_buf.extend_from_slice(&key_bytes);
+                    if !seen_keys.insert(fingerprint(&key_buf)) {
+                        return Err(SplitError::DuplicateKey {
+                            key: show_key(&key_bytes),
+                            db,
+                            offset: r.offset,
+                        });
+                    }
+                }
+                if shard.db != Some(db) {
+                    shard.w.select_db(db)?;
+                    shard.db = Some(db);
                 }
                 if target == source {
                     let start = r.offset as usize;
@@ -183,6 +268,18 @@ pub fn split<W: Write>(
                 } else {
                     value.clear();
                     let v = r.value(&scratch)?;
+                    if let Value::Stream(s) = &v {
+                        if stream_metadata_lost(s, target)? {
+                            report.stream_metadata_lost += 1;
+                            if report.lossy_examples.len() < 10 {
+                                report.lossy_examples.push(format!(
+                                    "{}: stream metadata (max deleted id, entries added, \
+                                     consumer groups' entries read) dropped",
+                                    show_key(&key_bytes)
+                                ));
+                            }
+                        }
+                    }
                     match encode_value(&v, target, &mut value) {
                         Ok(t) => {
                             shard

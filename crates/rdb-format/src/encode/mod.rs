@@ -61,7 +61,7 @@ pub use self::length::length;
 pub use self::listpack::ListpackWriter;
 pub use self::rdb_file::RdbWriter;
 pub use self::rdb_string::{rdb_str, rdb_string, rdb_string_copy};
-pub use self::stream::stream;
+pub use self::stream::{stream, stream_metadata_lost};
 pub use self::value::{encode_value, hash, list, set, string, zset};
 pub use self::ziplist::ZiplistWriter;
 

@@ -21,6 +21,26 @@ const NODE_MAX_BYTES: usize = 4096;
 
 type Fields<'a> = Vec<(Str<'a>, Str<'a>)>;
 
+/// Whether writing `s` for `target` loses metadata a server cannot recompute: RDB 9's
+/// layout has no max deleted id, entries-added counter or per-group entries-read (Redis
+/// 7+ uses them for `XINFO` lag). The first id is not counted: it is the first entry's.
+pub fn stream_metadata_lost(s: &Stream<'_>, target: Version) -> crate::Result<bool> {
+    if layout_version(target) != 9 {
+        return Ok(false);
+    }
+    if s.max_deleted_id.is_some_and(|m| m != StreamId::default())
+        || s.entries_added.is_some_and(|a| a != s.length)
+    {
+        return Ok(true);
+    }
+    for g in s.groups() {
+        if g?.entries_read.is_some_and(|r| r != u64::MAX) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Encodes a stream for `target`; fails for targets before RDB 9.
 pub fn stream(s: &Stream<'_>, target: Version, out: &mut Vec<u8>) -> Result<u8> {
     let layout = layout_version(target);
