@@ -1,13 +1,12 @@
 //! `rdb-convert check`: the checks of `redis-check-rdb` with deep sanitisation, reporting
 //! every problem (not only the first) with its byte offset.
 
-use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use rdb_format::validate::{fingerprint, validate_record, Verdict};
+use rdb_format::validate::{validate_record, FingerprintSet, Verdict};
 use rdb_format::{Checksum, Decoder, DecoderOptions, Item, Scratch};
 use rdb_pipeline::source::DumpFile;
 use rdb_seed::show_key;
@@ -79,7 +78,7 @@ fn check_file(path: &Path, args: &CheckArgs, out: &mut impl Write) -> io::Result
     let mut checksum = None;
     let mut scratch = Scratch::new();
     // Fingerprints of (db, key): 16 bytes per key.
-    let mut seen: HashSet<u128> = HashSet::new();
+    let mut seen = FingerprintSet::with_capacity((file.data().len() / 32).min(1 << 22));
     let mut buf = Vec::new();
     for item in decoder {
         let r = match item {
@@ -114,7 +113,7 @@ fn check_file(path: &Path, args: &CheckArgs, out: &mut impl Write) -> io::Result
         buf.clear();
         buf.extend_from_slice(&r.db.to_le_bytes());
         buf.extend_from_slice(&key);
-        if !seen.insert(fingerprint(&buf)) {
+        if !seen.insert(&buf) {
             writeln!(
                 out,
                 "{at}: the key appears twice in this db (Redis refuses to load the file)"

@@ -14,7 +14,7 @@
 //! so memory stays proportional to the largest collection's element count, not its bytes.
 
 use std::collections::HashSet;
-use std::hash::Hasher;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::decoder::Record;
 use crate::error::{Error, ErrorKind, Result};
@@ -246,18 +246,63 @@ pub fn fingerprint(bytes: &[u8]) -> u128 {
     (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
-/// Fingerprints of the elements seen so far; integers count as their decimal text, as
-/// Redis compares them.
+/// A set of byte strings kept as [`fingerprint`]s: 16 bytes per member plus the table's
+/// overhead, whatever the strings' lengths (duplicate keys of a whole dump, duplicate members
+/// of one collection).
+#[derive(Clone, Debug, Default)]
+pub struct FingerprintSet(HashSet<u128, BuildHasherDefault<LowBits>>);
+
+impl FingerprintSet {
+    /// An empty set with room for `n` members.
+    pub fn with_capacity(n: usize) -> Self {
+        FingerprintSet(HashSet::with_capacity_and_hasher(n, Default::default()))
+    }
+
+    /// Adds `bytes`; false if it was there already.
+    pub fn insert(&mut self, bytes: &[u8]) -> bool {
+        self.0.insert(fingerprint(bytes))
+    }
+
+    /// The number of members.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Fingerprints are already uniform: the table uses their low bits instead of hashing again.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LowBits(u64);
+
+impl Hasher for LowBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only reached for non-u128 keys, which this hasher is not used with.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+/// Members seen so far; integers count as their decimal text, as Redis compares them.
 #[derive(Default)]
-struct Seen(HashSet<u128>);
+struct Seen(FingerprintSet);
 
 impl Seen {
     fn insert(&mut self, s: Str<'_>) -> bool {
-        let fp = match s {
-            Str::Bytes(b) => fingerprint(b),
-            Str::Int(i) => fingerprint(i.to_string().as_bytes()),
-        };
-        self.0.insert(fp)
+        match s {
+            Str::Bytes(b) => self.0.insert(b),
+            Str::Int(i) => self.0.insert(i.to_string().as_bytes()),
+        }
     }
 }
 

@@ -15,12 +15,10 @@
 
 use std::io::Write;
 
-use std::collections::HashSet;
-
 use rdb_format::encode::{
     copyable, encode_value, stream_metadata_lost, type_byte, EncodeError, RdbWriter,
 };
-use rdb_format::validate::{fingerprint, validate_record, Verdict};
+use rdb_format::validate::{validate_record, FingerprintSet, Verdict};
 use rdb_format::{Decoder, Item, Scratch, Value, Version};
 use rdb_pipeline::filter::Filter;
 
@@ -161,7 +159,12 @@ pub fn split<W: Write>(
     let mut scratch = Scratch::new();
     let mut value = Vec::new();
     // Fingerprints of (db, key) written so far: 16 bytes per key.
-    let mut seen_keys: HashSet<u128> = HashSet::new();
+    // Sized for small keys so a big dump does not rehash a million-entry table many times.
+    let mut seen_keys = FingerprintSet::with_capacity(if options.validate {
+        (data.len() / 32).min(1 << 22)
+    } else {
+        0
+    });
     let mut key_buf = Vec::new();
     for item in decoder {
         match item? {
@@ -243,7 +246,7 @@ pub fn split<W: Write>(
                     key_buf.clear();
                     key_buf.extend_from_slice(&db.to_le_bytes());
                     key_buf.extend_from_slice(&key_bytes);
-                    if !seen_keys.insert(fingerprint(&key_buf)) {
+                    if !seen_keys.insert(&key_buf) {
                         return Err(SplitError::DuplicateKey {
                             key: show_key(&key_bytes),
                             db,
