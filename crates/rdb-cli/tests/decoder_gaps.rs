@@ -217,13 +217,11 @@ fn redis_86_streams_convert_with_their_idmp_state() {
         String::from_utf8_lossy(&out.stderr)
     );
     let q = |sql: &str| {
-        let script = format!(
-            "import duckdb, json, sys\n\
-             r = duckdb.connect().execute(sys.argv[1].replace('ROOT', sys.argv[2])).fetchall()\n\
-             print(json.dumps([list(x) for x in r]))"
-        );
+        let script = "import duckdb, json, sys\n\
+                      r = duckdb.connect().execute(sys.argv[1].replace('ROOT', sys.argv[2])).fetchall()\n\
+                      print(json.dumps([list(x) for x in r]))";
         let out = Command::new("python3")
-            .args(["-c", &script, sql])
+            .args(["-c", script, sql])
             .arg(&pq)
             .output()
             .expect("python3");

@@ -84,6 +84,13 @@ fn lzf_declared_length_is_allocated_only_when_the_data_produces_it() {
         "a false LZF claim of {claimed} bytes cost {peak} bytes of memory"
     );
 
+    // A claim within 4 times the compressed size is allocated before it is checked (proving
+    // it would cost more than it risks), so a false one costs at most that.
+    let data = dump_with_lzf(&compressed, compressed.len() as u64 * 4);
+    let (peak, r) = decode_peak(&data);
+    assert!(r.is_err());
+    assert!(peak < compressed.len() * 4 + (1 << 19), "{peak}");
+
     // The same data claiming what it really produces decodes, costing about that much.
     let data = dump_with_lzf(&compressed, 50_000);
     let (peak, r) = decode_peak(&data);
