@@ -264,3 +264,26 @@ fn pel_owners_match_a_full_map_across_windows_sorted_or_not() {
         assert_eq!(checked, n);
     }
 }
+
+#[test]
+fn a_stream_with_idmp_producers_is_refused_not_silently_dropped_when_re_encoded() {
+    let data = dump(26, &idmp_stream());
+    let scratch = Scratch::new();
+    let mut seen = 0;
+    for item in Decoder::new(&data).unwrap() {
+        let Item::Record(r) = item.unwrap() else {
+            continue;
+        };
+        let Value::Stream(s) = r.value(&scratch).unwrap() else {
+            continue;
+        };
+        seen += 1;
+        for target in [redis(9), redis(12), redis(13)] {
+            let mut out = Vec::new();
+            let err = rdb_format::encode::stream(&s, target, &mut out).unwrap_err();
+            assert!(err.to_string().contains("IDMP"), "{err}");
+            assert!(rdb_format::encode::stream_metadata_lost(&s, target).unwrap());
+        }
+    }
+    assert_eq!(seen, 1);
+}

@@ -23,8 +23,13 @@ type Fields<'a> = Vec<(Str<'a>, Str<'a>)>;
 
 /// Whether writing `s` for `target` loses metadata a server cannot recompute: RDB 9's
 /// layout has no max deleted id, entries-added counter or per-group entries-read (Redis
-/// 7+ uses them for `XINFO` lag). The first id is not counted: it is the first entry's.
+/// 7+ uses them for `XINFO` lag), and no layout written here has Redis 8.6's IDMP
+/// settings. The first id is not counted: it is the first entry's.
 pub fn stream_metadata_lost(s: &Stream<'_>, target: Version) -> crate::Result<bool> {
+    // An IDMP section with no producers still carries its settings (duration, max entries).
+    if s.idmp.is_some() {
+        return Ok(true);
+    }
     if layout_version(target) != 9 {
         return Ok(false);
     }
@@ -44,6 +49,19 @@ pub fn stream_metadata_lost(s: &Stream<'_>, target: Version) -> crate::Result<bo
 /// Encodes a stream for `target`; fails for targets before RDB 9.
 pub fn stream(s: &Stream<'_>, target: Version, out: &mut Vec<u8>) -> Result<u8> {
     let layout = layout_version(target);
+    // The idempotent-producer state (Redis 8.6, type 26) has no place in the layouts this
+    // writer produces: dropping recorded producers would let duplicates through after a
+    // restore, so such a stream is refused rather than silently changed.
+    if s.idmp
+        .as_ref()
+        .is_some_and(|i| i.producer_count() > 0 || i.iids_added > 0 || i.iids_duplicates > 0)
+    {
+        return Err(EncodeError::Unsupported {
+            what: "a stream with idempotent-producer (IDMP) state",
+            target,
+            why: "this writer cannot write Redis 8.6's stream IDMP section",
+        });
+    }
     let (type_byte, v) = match layout {
         0..=8 => {
             return Err(EncodeError::Unsupported {
