@@ -22,7 +22,11 @@ fn seed_and_split_over_tls() {
     let mut pipe = redis::pipe();
     for i in 0..300 {
         pipe.cmd("SET").arg(format!("k{i}")).arg(i).ignore();
-        pipe.cmd("HSET").arg(format!("h{i}")).arg("f").arg(i).ignore();
+        pipe.cmd("HSET")
+            .arg(format!("h{i}"))
+            .arg("f")
+            .arg(i)
+            .ignore();
     }
     pipe.query::<()>(&mut scon).unwrap();
     let dump = src.save(&mut scon);
@@ -37,21 +41,49 @@ fn seed_and_split_over_tls() {
     let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
 
     let stderr = rdb_convert_ok(&[
-        "seed", dump, "--target", &url, "--cacert", &ca, "--cert", cert, "--tls-key", key,
-        "--verify-sample", "50", "--quiet",
+        "seed",
+        dump,
+        "--target",
+        &url,
+        "--cacert",
+        &ca,
+        "--cert",
+        cert,
+        "--tls-key",
+        key,
+        "--verify-sample",
+        "50",
+        "--quiet",
     ]);
     assert!(stderr.contains("seeded 600 keys"), "{stderr}");
     assert!(stderr.contains(": OK"), "{stderr}");
 
     let stderr = rdb_convert_ok(&[
-        "seed", dump, "--target", &url, "--insecure", "--cert", cert, "--tls-key", key,
-        "--replace", "--quiet",
+        "seed",
+        dump,
+        "--target",
+        &url,
+        "--insecure",
+        "--cert",
+        cert,
+        "--tls-key",
+        key,
+        "--replace",
+        "--quiet",
     ]);
     assert!(stderr.contains(": OK"), "{stderr}");
 
     // Without the CA, the server's certificate is refused: an error, not a panic.
     let out = rdb_convert(&[
-        "seed", dump, "--target", &url, "--cert", cert, "--tls-key", key, "--quiet",
+        "seed",
+        dump,
+        "--target",
+        &url,
+        "--cert",
+        cert,
+        "--tls-key",
+        key,
+        "--quiet",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -67,8 +99,18 @@ fn seed_and_split_over_tls() {
     // split --slots-from reaches the server over TLS (and says it is not a cluster).
     let prefix = tls.dir.join("shard");
     let out = rdb_convert(&[
-        "split", dump, "--slots-from", &url, "--cacert", &ca, "--cert", cert, "--tls-key",
-        key, "--output-prefix", prefix.to_str().unwrap(),
+        "split",
+        dump,
+        "--slots-from",
+        &url,
+        "--cacert",
+        &ca,
+        "--cert",
+        cert,
+        "--tls-key",
+        key,
+        "--output-prefix",
+        prefix.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

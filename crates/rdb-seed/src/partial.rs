@@ -104,7 +104,12 @@ mod tests {
     fn temp_keys_share_the_slot() {
         for key in [&b"plain"[..], b"{user1}:list", b"{}x", b"a{b", b"{{a}}"] {
             let t = temp_key(key, (1, 4096));
-            assert_eq!(key_slot(&t), key_slot(key), "{:?}", String::from_utf8_lossy(key));
+            assert_eq!(
+                key_slot(&t),
+                key_slot(key),
+                "{:?}",
+                String::from_utf8_lossy(key)
+            );
             assert!(t.ends_with(b":rdb-seed-partial:1:4096"));
         }
     }

@@ -1213,7 +1213,11 @@ impl Reader {
         // Built under the temporary key without a TTL (REPLACE: a resumed run starts it
         // again), renamed into place with its TTL at the end.
         let mut restore = redis::cmd("RESTORE");
-        restore.arg(tmp.as_slice()).arg(0).arg(payload).arg("REPLACE");
+        restore
+            .arg(tmp.as_slice())
+            .arg(0)
+            .arg(payload)
+            .arg("REPLACE");
         b.ops.push(Op::Part {
             big,
             first: true,
@@ -1265,13 +1269,7 @@ impl Reader {
     }
 
     /// Queues a `DEL` of the temporary key of the value of `key` recorded at `at`.
-    fn drop_temp(
-        &self,
-        st: &mut ReadState,
-        key: &[u8],
-        db: u64,
-        at: Pos,
-    ) -> Result<(), SeedError> {
+    fn drop_temp(&self, st: &mut ReadState, key: &[u8], db: u64, at: Pos) -> Result<(), SeedError> {
         let db = if self.map.is_some() || self.options.flatten_dbs {
             0
         } else {
@@ -1340,7 +1338,14 @@ impl Reader {
     }
 
     /// Adds a command to the open batch of group `g`, sending the batch when full.
-    fn push(&self, st: &mut ReadState, g: usize, db: u64, op: Op, at: Pos) -> Result<(), SeedError> {
+    fn push(
+        &self,
+        st: &mut ReadState,
+        g: usize,
+        db: u64,
+        op: Op,
+        at: Pos,
+    ) -> Result<(), SeedError> {
         let (max_keys, max_bytes) = (self.options.batch_keys.max(1), self.options.batch_bytes);
         let group = self.group(st, g);
         if group.open.as_ref().is_some_and(|b| b.db != db) {
@@ -1695,36 +1700,34 @@ impl Worker {
         match op {
             Op::Restore {
                 mode, module, how, ..
-            } => {
-                match &result {
-                    Ok(_) => {
-                        out.seeded += 1;
-                        match how {
-                            How::Copied => out.copied += 1,
-                            How::Reencoded => out.reencoded += 1,
-                        }
+            } => match &result {
+                Ok(_) => {
+                    out.seeded += 1;
+                    match how {
+                        How::Copied => out.copied += 1,
+                        How::Reencoded => out.reencoded += 1,
                     }
-                    Err(e) if e.code() == Some("BUSYKEY") => {
-                        if *mode == Mode::Window {
-                            out.already_present += 1;
-                        } else {
-                            out.conflicts += 1;
-                            example(&mut out.conflict_examples, || show_key(op.key()));
-                        }
-                    }
-                    Err(e) if *module && e.to_string().contains("Bad data format") => {
-                        out.unsupported += 1;
-                        out.failed.push(op.failed_at());
-                        example(&mut out.unsupported_examples, || {
-                            format!(
-                                "{}: the server does not have this value's module",
-                                show_key(op.key())
-                            )
-                        });
-                    }
-                    Err(e) => out.error(op, &e.to_string()),
                 }
-            }
+                Err(e) if e.code() == Some("BUSYKEY") => {
+                    if *mode == Mode::Window {
+                        out.already_present += 1;
+                    } else {
+                        out.conflicts += 1;
+                        example(&mut out.conflict_examples, || show_key(op.key()));
+                    }
+                }
+                Err(e) if *module && e.to_string().contains("Bad data format") => {
+                    out.unsupported += 1;
+                    out.failed.push(op.failed_at());
+                    example(&mut out.unsupported_examples, || {
+                        format!(
+                            "{}: the server does not have this value's module",
+                            show_key(op.key())
+                        )
+                    });
+                }
+                Err(e) => out.error(op, &e.to_string()),
+            },
             Op::Part { big, first, .. } => match result {
                 Ok(_) if *first => self.big = Some((*big, true)),
                 Ok(_) => {}
@@ -1758,13 +1761,19 @@ impl Worker {
                     out.failed.push(op.failed_at());
                 }
                 Err(e) => {
-                    out.error(op, &format!("putting the value sent in parts in place: {e}"));
+                    out.error(
+                        op,
+                        &format!("putting the value sent in parts in place: {e}"),
+                    );
                     out.failed.push(op.failed_at());
                 }
             },
             Op::Drop { .. } => {
                 if let Err(e) = result {
-                    out.error(op, &format!("dropping a temporary key of an interrupted run: {e}"));
+                    out.error(
+                        op,
+                        &format!("dropping a temporary key of an interrupted run: {e}"),
+                    );
                 }
             }
         }

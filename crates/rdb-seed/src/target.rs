@@ -77,10 +77,12 @@ impl TlsOptions {
             Some(p) => Some(read(p, "--cacert")?),
             None => None,
         };
-        Ok((client_tls.is_some() || root_cert.is_some()).then_some(redis::TlsCertificates {
-            client_tls,
-            root_cert,
-        }))
+        Ok(
+            (client_tls.is_some() || root_cert.is_some()).then_some(redis::TlsCertificates {
+                client_tls,
+                root_cert,
+            }),
+        )
     }
 }
 

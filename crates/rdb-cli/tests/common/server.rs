@@ -453,7 +453,13 @@ pub fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
     let mut ca = vec!["req", "-x509", "-days", "2", "-subj", "/CN=rdb-test-ca"];
     ca.extend(ec);
     ca.extend([
@@ -478,10 +484,27 @@ pub fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     )
     .unwrap();
     run(&[
-        "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-out", "server.crt", "-extfile", "ext.cnf",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "server.crt",
+        "-extfile",
+        "ext.cnf",
     ]);
-    (dir.join("ca.crt"), dir.join("server.crt"), dir.join("server.key"))
+    (
+        dir.join("ca.crt"),
+        dir.join("server.crt"),
+        dir.join("server.key"),
+    )
 }
 
 /// Debian's redis-server 7.0 (TLS built in) listening only on a TLS port.
@@ -513,7 +536,10 @@ impl TlsServer {
             .arg(&key)
             .arg("--tls-ca-cert-file")
             .arg(&ca)
-            .args(["--tls-auth-clients", if auth_clients { "yes" } else { "no" }])
+            .args([
+                "--tls-auth-clients",
+                if auth_clients { "yes" } else { "no" },
+            ])
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -535,7 +561,10 @@ impl TlsServer {
             if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("TLS redis-server exited with {status}:\n{log}");
             }
-            assert!(Instant::now() < deadline, "TLS redis-server did not start:\n{log}");
+            assert!(
+                Instant::now() < deadline,
+                "TLS redis-server did not start:\n{log}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
