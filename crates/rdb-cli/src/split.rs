@@ -105,6 +105,9 @@ pub struct SplitArgs {
     #[arg(long, value_name = "URL", conflicts_with = "shards")]
     pub slots_from: Option<String>,
 
+    #[command(flatten)]
+    pub tls: crate::seed::TlsArgs,
+
     /// Output names: PREFIX-0001.rdb, ... (default: FILE without its extension); may be
     /// s3://bucket/dir/name (files are uploaded once all are written).
     #[arg(long, value_name = "PATH")]
@@ -144,7 +147,8 @@ pub struct FilterArgs2 {
 pub fn run_split(args: &SplitArgs) -> Result<()> {
     let (layout, names) = match (&args.slots_from, args.shards) {
         (Some(url), _) => {
-            let (layout, nodes) = cluster_layout_blocking(url)?;
+            let (layout, nodes) = cluster_layout_blocking(url, &args.tls.to_options())
+                .map_err(|e| anyhow::anyhow!(crate::seed::one_line(&e)))?;
             (layout, nodes)
         }
         (None, Some(n)) => {

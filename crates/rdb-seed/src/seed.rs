@@ -22,6 +22,7 @@ use redis::aio::MultiplexedConnection;
 use tokio::sync::mpsc;
 
 use crate::checkpoint::{Checkpoint, CheckpointError, Pos};
+use crate::partial;
 use crate::slot::key_slot;
 use crate::target::{redact, SlotMap, Target, TargetError};
 use crate::verify::{self, Expected, Sample, VerifyReport};
@@ -32,6 +33,8 @@ use crate::{show_key, OnUnsupported};
 pub struct SeedOptions {
     /// `redis://[user:password@]host:port` or `rediss://...` (TLS).
     pub target: String,
+    /// TLS settings for a `rediss://` target.
+    pub tls: crate::target::TlsOptions,
     /// Overwrite existing keys (`RESTORE ... REPLACE`); otherwise they are conflicts.
     pub replace: bool,
     /// Connections per server (per primary on a cluster).
@@ -66,6 +69,7 @@ impl Default for SeedOptions {
     fn default() -> Self {
         SeedOptions {
             target: String::new(),
+            tls: crate::target::TlsOptions::default(),
             replace: false,
             parallel: 4,
             on_unsupported: OnUnsupported::Skip,
@@ -141,6 +145,12 @@ impl From<EncodeError> for SeedError {
 pub struct Counts {
     /// Keys restored.
     pub seeded: u64,
+    /// Of those, values sent as their own bytes.
+    pub copied: u64,
+    /// Of those, values re-encoded for the target.
+    pub reencoded: u64,
+    /// Of those, values sent in parts (then renamed into place with their TTL).
+    pub big_values: u64,
     /// Keys the target already had (not overwritten without `--replace`).
     pub conflicts: u64,
     /// On resume: keys restored by the interrupted run.
@@ -180,11 +190,11 @@ pub struct SeedReport {
     pub filtered: u64,
     /// Keys already expired when read (not sent).
     pub skipped_expired: u64,
-    /// Records sent as their own bytes.
+    /// Keys restored from their own bytes (acknowledged by the target).
     pub copied: u64,
-    /// Records re-encoded for the target.
+    /// Keys restored re-encoded for the target (acknowledged).
     pub reencoded: u64,
-    /// Values sent in parts.
+    /// Keys sent in parts and put in place whole (acknowledged).
     pub big_values: u64,
     /// Function libraries loaded.
     pub functions: u64,
@@ -232,6 +242,13 @@ enum Mode {
     Window,
 }
 
+/// How a restored value was prepared (counted once the target has acknowledged it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum How {
+    Copied,
+    Reencoded,
+}
+
 enum Op {
     Restore {
         key: Vec<u8>,
@@ -240,18 +257,34 @@ enum Op {
         replace: bool,
         mode: Mode,
         module: bool,
-        /// Starts big value number `big`: its parts follow only if this succeeds.
-        big: Option<u64>,
+        how: How,
         at: Pos,
         bucket: u64,
     },
+    /// A command building big value number `big` under its temporary key; the first one
+    /// (`RESTORE tmp 0 ... REPLACE`) starts it, the others are sent only if it succeeded.
     Part {
         big: u64,
+        first: bool,
         cmd: redis::Cmd,
         key: Vec<u8>,
         at: Pos,
         bucket: u64,
     },
+    /// Renames big value `big` onto its key with its TTL ([`partial::PUBLISH_SCRIPT`]), or
+    /// drops the temporary key when a part failed.
+    Publish {
+        big: u64,
+        tmp: Vec<u8>,
+        key: Vec<u8>,
+        ttl: i64,
+        replace: bool,
+        mode: Mode,
+        at: Pos,
+        bucket: u64,
+    },
+    /// Drops the temporary key an interrupted run left for a value no longer sent.
+    Drop { tmp: Vec<u8>, at: Pos, bucket: u64 },
 }
 
 impl Op {
@@ -275,18 +308,34 @@ impl Op {
                 c
             }
             Op::Part { cmd, .. } => cmd.clone(),
+            Op::Publish {
+                tmp,
+                key,
+                ttl,
+                replace,
+                ..
+            } => partial::publish_cmd(tmp, key, *replace, *ttl),
+            Op::Drop { tmp, .. } => {
+                let mut c = redis::cmd("DEL");
+                c.arg(tmp.as_slice());
+                c
+            }
         }
     }
 
     fn key(&self) -> &[u8] {
         match self {
-            Op::Restore { key, .. } | Op::Part { key, .. } => key,
+            Op::Restore { key, .. } | Op::Part { key, .. } | Op::Publish { key, .. } => key,
+            Op::Drop { tmp, .. } => tmp,
         }
     }
 
     fn failed_at(&self) -> (Pos, u64) {
         match self {
-            Op::Restore { at, bucket, .. } | Op::Part { at, bucket, .. } => (*at, *bucket),
+            Op::Restore { at, bucket, .. }
+            | Op::Part { at, bucket, .. }
+            | Op::Publish { at, bucket, .. }
+            | Op::Drop { at, bucket, .. } => (*at, *bucket),
         }
     }
 }
@@ -375,7 +424,7 @@ pub async fn seed(
     progress: impl Fn(&Progress) + Send + Sync + 'static,
 ) -> Result<SeedReport, SeedError> {
     let start = Instant::now();
-    let target = Target::connect(&options.target).await?;
+    let target = Target::connect(&options.target, &options.tls).await?;
     let map = target.slot_map();
     let mut report = SeedReport {
         server: target.server.clone(),
@@ -475,7 +524,8 @@ pub async fn seed(
         let done = match open_first {
             Some(p) => p.min(summary.cursor),
             None => summary.cursor,
-        };
+        }
+        .max(resume.as_ref().map_or((0, 0), |c| c.done));
         let seeded_before = resume.as_ref().map_or(0, |c| c.seeded);
         let c = Checkpoint {
             target: redact(&options.target),
@@ -564,9 +614,9 @@ pub async fn seed(
     report.records = summary.records;
     report.filtered = summary.filtered;
     report.skipped_expired = summary.expired;
-    report.copied = summary.copied;
-    report.reencoded = summary.reencoded;
-    report.big_values = summary.big;
+    report.copied = report.counts.copied;
+    report.reencoded = report.counts.reencoded;
+    report.big_values = report.counts.big_values;
     report.bytes = summary.bytes;
     report.counts.unsupported += summary.unsupported;
     for e in summary.unsupported_examples {
@@ -660,9 +710,6 @@ struct ReadSummary {
     expired: u64,
     unsupported: u64,
     unsupported_examples: Vec<String>,
-    copied: u64,
-    reencoded: u64,
-    big: u64,
     bytes: u64,
     cursor: Pos,
     high: Pos,
@@ -706,16 +753,23 @@ impl Reader {
                 },
                 ..ReadSummary::default()
             },
+            leased: self.resume.as_ref().map_or((0, 0), |c| c.high),
             next_big: 0,
             rng: 0x9E37_79B9_7F4A_7C15,
             seen_for_sample: 0,
         };
-        let r = self.read_all(&mut state, progress);
+        // A checkpoint from the start: a run killed at once can be resumed.
+        let mut r = self
+            .save_checkpoint(&state, self.resume.as_ref().map(|c| c.high))
+            .and_then(|()| self.read_all(&mut state, progress));
         // Hand over the last batches, then close the channels so the workers finish.
         if r.is_ok() {
             let keys: Vec<usize> = state.groups.keys().copied().collect();
             for g in keys {
-                self.dispatch(&mut state, g);
+                if let Err(e) = self.dispatch(&mut state, g) {
+                    r = Err(e);
+                    break;
+                }
             }
         }
         state.groups.clear();
@@ -774,7 +828,7 @@ impl Reader {
                 st.summary.records += 1;
                 let at: Pos = (fi, record.offset);
                 st.summary.cursor = at;
-                if st.summary.records % 4096 == 0 {
+                if st.summary.records % 64 == 0 {
                     now = now_ms();
                     if last_report.elapsed() >= Duration::from_millis(200) {
                         last_report = Instant::now();
@@ -832,10 +886,12 @@ impl Reader {
         };
         let (done, seeded, failed) = {
             let t = self.shared.tracker();
+            // Records before the resumed checkpoint's `done` are settled, not sent again.
             let done = match t.open.keys().next() {
                 Some(p) => (*p).min(st.summary.cursor),
                 None => st.summary.cursor,
-            };
+            }
+            .max(self.resume.as_ref().map_or((0, 0), |c| c.done));
             let failed = t
                 .failed
                 .iter()
@@ -883,6 +939,10 @@ impl Reader {
         }
         if r.expire_ms.is_some_and(|e| e <= cx.now) {
             st.summary.expired += 1;
+            if cx.mode == Mode::Window && !cx.settled && r.len > opts.max_payload {
+                // The interrupted run may have left this value half built: drop it.
+                self.drop_temp(st, &key, r.db, cx.at)?;
+            }
             return Ok(());
         }
         let db = if self.map.is_some() || opts.flatten_dbs {
@@ -904,10 +964,11 @@ impl Reader {
                 Type::String | Type::List | Type::Set | Type::ZSet | Type::Hash
             );
         let mut value = Vec::new();
+        let mut how = How::Reencoded;
         let type_byte = if copyable(r.encoding, cx.source, cx.target_version) && !big {
             if !cx.settled {
                 value.extend_from_slice(r.value_raw);
-                st.summary.copied += 1;
+                how = How::Copied;
             }
             type_byte(r.encoding)
         } else {
@@ -919,12 +980,7 @@ impl Reader {
             })?;
             let check_only = big || cx.settled;
             match encode_value_checked(&decoded, cx.target_version, &mut value, check_only) {
-                Ok(t) => {
-                    if !cx.settled && !big {
-                        st.summary.reencoded += 1;
-                    }
-                    t
-                }
+                Ok(t) => t,
                 Err(e @ EncodeError::Unsupported { .. }) => {
                     return match opts.on_unsupported {
                         OnUnsupported::Fail => Err(SeedError::Unsupported {
@@ -976,7 +1032,6 @@ impl Reader {
         let ttl = r.expire_ms.unwrap_or(0);
         let module = r.data_type() == Type::Module;
         if big {
-            st.summary.big += 1;
             return self.big_value(st, r, &cx, key, ttl, db, bucket, group, scratch);
         }
         let payload = dump_payload(type_byte, &value, cx.target_version);
@@ -987,12 +1042,11 @@ impl Reader {
             replace: opts.replace,
             mode: cx.mode,
             module,
-            big: None,
+            how,
             at: cx.at,
             bucket,
         };
-        self.push(st, group, db, op, cx.at);
-        Ok(())
+        self.push(st, group, db, op, cx.at)
     }
 
     fn maybe_sample(
@@ -1056,16 +1110,17 @@ impl Reader {
         let big = st.next_big;
         st.next_big += 1;
         // Everything queued before goes first; then this value's batches go to one worker.
-        self.dispatch(st, group);
+        self.dispatch(st, group)?;
         let worker = self.pick_worker(st, group, db);
         self.shared.tracker().open(cx.at); // guard until every part is handed over
         let value = r.value(scratch).map_err(decode_err)?;
         let target = cx.target_version;
         let mut first = Vec::new();
         let mut parts: Vec<redis::Cmd> = Vec::new();
+        let tmp = partial::temp_key(&key, cx.at);
         let cmd_for = |name: &str| {
             let mut c = redis::cmd(name);
-            c.arg(key.as_slice());
+            c.arg(tmp.as_slice());
             c
         };
         let type_byte = match value {
@@ -1155,19 +1210,23 @@ impl Reader {
         let payload = dump_payload(type_byte, &first, target);
         let mut b = Batch::new(db);
         b.bytes = payload.len();
-        b.ops.push(Op::Restore {
+        // Built under the temporary key without a TTL (REPLACE: a resumed run starts it
+        // again), renamed into place with its TTL at the end.
+        let mut restore = redis::cmd("RESTORE");
+        restore
+            .arg(tmp.as_slice())
+            .arg(0)
+            .arg(payload)
+            .arg("REPLACE");
+        b.ops.push(Op::Part {
+            big,
+            first: true,
+            cmd: restore,
             key: key.clone(),
-            ttl,
-            payload,
-            // A big value interrupted half-way is restarted from scratch on resume.
-            replace: self.options.replace || cx.mode == Mode::Window,
-            mode: cx.mode,
-            module: false,
-            big: Some(big),
             at: cx.at,
             bucket,
         });
-        self.send(st, group, worker, b, cx.at);
+        self.send(st, group, worker, b, cx.at)?;
         let mut b = Batch::new(db);
         for cmd in parts {
             let size = cmd.args_iter().count() * 16 + part / 64;
@@ -1178,11 +1237,12 @@ impl Reader {
                     worker,
                     std::mem::replace(&mut b, Batch::new(db)),
                     cx.at,
-                );
+                )?;
             }
             b.bytes += size;
             b.ops.push(Op::Part {
                 big,
+                first: false,
                 cmd,
                 key: key.clone(),
                 at: cx.at,
@@ -1190,10 +1250,46 @@ impl Reader {
             });
         }
         if !b.ops.is_empty() {
-            self.send(st, group, worker, b, cx.at);
+            self.send(st, group, worker, b, cx.at)?;
         }
+        let mut b = Batch::new(db);
+        b.ops.push(Op::Publish {
+            big,
+            tmp,
+            key,
+            ttl,
+            replace: self.options.replace,
+            mode: cx.mode,
+            at: cx.at,
+            bucket,
+        });
+        self.send(st, group, worker, b, cx.at)?;
         self.shared.tracker().close(cx.at);
         Ok(())
+    }
+
+    /// Queues a `DEL` of the temporary key of the value of `key` recorded at `at`.
+    fn drop_temp(&self, st: &mut ReadState, key: &[u8], db: u64, at: Pos) -> Result<(), SeedError> {
+        let db = if self.map.is_some() || self.options.flatten_dbs {
+            0
+        } else {
+            db
+        };
+        let slot = key_slot(key);
+        let group = match &self.map {
+            None => 0,
+            Some(m) => match m.node_of(slot) {
+                Some(g) => g,
+                None => return Ok(()),
+            },
+        };
+        let tmp = partial::temp_key(key, at);
+        let bucket = if self.map.is_some() {
+            u64::from(slot)
+        } else {
+            db
+        };
+        self.push(st, group, db, Op::Drop { tmp, at, bucket }, at)
     }
 
     fn group<'s>(&self, st: &'s mut ReadState, g: usize) -> &'s mut Group {
@@ -1242,11 +1338,18 @@ impl Reader {
     }
 
     /// Adds a command to the open batch of group `g`, sending the batch when full.
-    fn push(&self, st: &mut ReadState, g: usize, db: u64, op: Op, at: Pos) {
+    fn push(
+        &self,
+        st: &mut ReadState,
+        g: usize,
+        db: u64,
+        op: Op,
+        at: Pos,
+    ) -> Result<(), SeedError> {
         let (max_keys, max_bytes) = (self.options.batch_keys.max(1), self.options.batch_bytes);
         let group = self.group(st, g);
         if group.open.as_ref().is_some_and(|b| b.db != db) {
-            self.dispatch(st, g);
+            self.dispatch(st, g)?;
         }
         let group = self.group(st, g);
         let batch = group.open.get_or_insert_with(|| Batch::new(db));
@@ -1259,30 +1362,57 @@ impl Reader {
         }
         batch.ops.push(op);
         if batch.ops.len() >= max_keys || batch.bytes >= max_bytes {
-            self.dispatch(st, g);
+            self.dispatch(st, g)?;
         }
+        Ok(())
     }
 
     /// Sends the open batch of group `g` to its next worker.
-    fn dispatch(&self, st: &mut ReadState, g: usize) {
+    fn dispatch(&self, st: &mut ReadState, g: usize) -> Result<(), SeedError> {
+        let has_ops = st
+            .groups
+            .get(&g)
+            .and_then(|group| group.open.as_ref())
+            .is_some_and(|b| !b.ops.is_empty());
+        if !has_ops {
+            return Ok(());
+        }
+        self.lease(st)?;
         let Some(group) = st.groups.get_mut(&g) else {
-            return;
+            return Ok(());
         };
         let Some(batch) = group.open.take() else {
-            return;
+            return Ok(());
         };
-        if batch.ops.is_empty() {
-            return;
-        }
         let w = group.next % group.senders.len();
         group.next = group.next.wrapping_add(1);
         if group.senders[w].blocking_send(batch).is_err() {
             self.shared.abort.store(true, Ordering::SeqCst);
         }
+        Ok(())
+    }
+
+    /// Before anything past the checkpoint's `high` is sent, the checkpoint says so: after a
+    /// kill, a resumed run then knows every key the target may have from us (no false
+    /// conflicts), and none it cannot have (real conflicts stay conflicts).
+    fn lease(&self, st: &mut ReadState) -> Result<(), SeedError> {
+        if self.options.checkpoint.is_some() && st.summary.high > st.leased {
+            self.save_checkpoint(st, self.resume.as_ref().map(|c| c.high))?;
+            st.leased = st.summary.high;
+        }
+        Ok(())
     }
 
     /// Sends a batch of a big value to a given worker; its anchor is opened here.
-    fn send(&self, st: &mut ReadState, g: usize, w: usize, mut batch: Batch, at: Pos) {
+    fn send(
+        &self,
+        st: &mut ReadState,
+        g: usize,
+        w: usize,
+        mut batch: Batch,
+        at: Pos,
+    ) -> Result<(), SeedError> {
+        self.lease(st)?;
         batch.anchors.push(at);
         self.shared.tracker().open(at);
         let group = self.group(st, g);
@@ -1291,11 +1421,14 @@ impl Reader {
                 self.shared.abort.store(true, Ordering::SeqCst);
             }
         }
+        Ok(())
     }
 }
 
 struct ReadState {
     groups: HashMap<usize, Group>,
+    /// The `high` the checkpoint file holds.
+    leased: Pos,
     workers: Workers,
     summary: ReadSummary,
     next_big: u64,
@@ -1454,34 +1587,55 @@ impl Worker {
                     return Err(self.lost(e));
                 }
                 Err(e) => {
+                    let msg = format!(
+                        "SELECT {}: {e} (the target has fewer databases: merge them into db 0 \
+                         with --flatten-dbs, or leave some out with --db)",
+                        batch.db
+                    );
                     for op in &batch.ops {
-                        outcome.error(op, &format!("SELECT {}: {e}", batch.db));
+                        outcome.error(op, &msg);
                     }
                     self.finish(batch, outcome);
                     return Ok(());
                 }
             }
         }
-        // Parts of a big value whose first part failed are not sent.
-        let sendable: Vec<&Op> = batch
-            .ops
-            .iter()
-            .filter(|op| match op {
-                Op::Part { big, .. } => self.big == Some((*big, true)),
-                Op::Restore { .. } => true,
-            })
-            .collect();
+        // Parts of a big value whose first part failed are not sent; its temporary key is
+        // dropped instead of renamed.
+        // (A Publish comes in a batch of its own, after every part was acknowledged.)
+        let mut sendable: Vec<(&Op, bool)> = Vec::new();
+        let mut cmds: Vec<redis::Cmd> = Vec::new();
+        for op in &batch.ops {
+            match op {
+                Op::Part {
+                    big, first: false, ..
+                } if self.big != Some((*big, true)) => continue,
+                Op::Publish { big, tmp, .. } if self.big != Some((*big, true)) => {
+                    let mut c = redis::cmd("DEL");
+                    c.arg(tmp.as_slice());
+                    cmds.push(c);
+                    sendable.push((op, false));
+                }
+                _ => {
+                    cmds.push(op.cmd());
+                    sendable.push((op, true));
+                }
+            }
+        }
         if !sendable.is_empty() {
             let mut pipe = redis::pipe();
             pipe.ignore_errors();
-            for op in &sendable {
-                pipe.add_command(op.cmd());
+            for c in cmds {
+                pipe.add_command(c);
             }
             let results: Vec<redis::RedisResult<redis::Value>> = match pipe.query_async(con).await {
                 Ok(r) => r,
                 Err(e) => return Err(self.lost(e)),
             };
-            for (op, result) in sendable.iter().zip(results) {
+            for (&(op, counted), result) in sendable.iter().zip(results) {
+                if !counted {
+                    continue; // a Publish turned into a DEL: the failure is counted already
+                }
                 let result = match result {
                     Err(e) if e.redirect_node().is_some() => self.redirect(op, e).await?,
                     other => other,
@@ -1545,45 +1699,81 @@ impl Worker {
     fn settle(&mut self, op: &Op, result: redis::RedisResult<redis::Value>, out: &mut Outcome) {
         match op {
             Op::Restore {
-                mode, module, big, ..
-            } => {
-                let ok = match &result {
-                    Ok(_) => {
-                        out.seeded += 1;
-                        true
+                mode, module, how, ..
+            } => match &result {
+                Ok(_) => {
+                    out.seeded += 1;
+                    match how {
+                        How::Copied => out.copied += 1,
+                        How::Reencoded => out.reencoded += 1,
                     }
-                    Err(e) if e.code() == Some("BUSYKEY") => {
-                        if *mode == Mode::Window {
-                            out.already_present += 1;
-                        } else {
-                            out.conflicts += 1;
-                            example(&mut out.conflict_examples, || show_key(op.key()));
-                        }
-                        false
-                    }
-                    Err(e) if *module && e.to_string().contains("Bad data format") => {
-                        out.unsupported += 1;
-                        out.failed.push(op.failed_at());
-                        example(&mut out.unsupported_examples, || {
-                            format!(
-                                "{}: the server does not have this value's module",
-                                show_key(op.key())
-                            )
-                        });
-                        false
-                    }
-                    Err(e) => {
-                        out.error(op, &e.to_string());
-                        false
-                    }
-                };
-                if let Some(b) = big {
-                    self.big = Some((*b, ok));
                 }
-            }
-            Op::Part { .. } => {
+                Err(e) if e.code() == Some("BUSYKEY") => {
+                    if *mode == Mode::Window {
+                        out.already_present += 1;
+                    } else {
+                        out.conflicts += 1;
+                        example(&mut out.conflict_examples, || show_key(op.key()));
+                    }
+                }
+                Err(e) if *module && e.to_string().contains("Bad data format") => {
+                    out.unsupported += 1;
+                    out.failed.push(op.failed_at());
+                    example(&mut out.unsupported_examples, || {
+                        format!(
+                            "{}: the server does not have this value's module",
+                            show_key(op.key())
+                        )
+                    });
+                }
+                Err(e) => out.error(op, &e.to_string()),
+            },
+            Op::Part { big, first, .. } => match result {
+                Ok(_) if *first => self.big = Some((*big, true)),
+                Ok(_) => {}
+                Err(e) => {
+                    // The value will not be put in place: one error, one missing key.
+                    if *first || self.big == Some((*big, true)) {
+                        out.error(op, &e.to_string());
+                        out.failed.push(op.failed_at());
+                    }
+                    self.big = Some((*big, false));
+                }
+            },
+            Op::Publish { mode, .. } => match result {
+                Ok(redis::Value::Int(1)) => {
+                    out.seeded += 1;
+                    out.big_values += 1;
+                }
+                Ok(redis::Value::Int(0)) => {
+                    if *mode == Mode::Window {
+                        out.already_present += 1;
+                    } else {
+                        out.conflicts += 1;
+                        example(&mut out.conflict_examples, || show_key(op.key()));
+                    }
+                }
+                Ok(other) => {
+                    let msg = format!(
+                        "the value sent in parts was not put in place (temporary key gone: {other:?})"
+                    );
+                    out.error(op, &msg);
+                    out.failed.push(op.failed_at());
+                }
+                Err(e) => {
+                    out.error(
+                        op,
+                        &format!("putting the value sent in parts in place: {e}"),
+                    );
+                    out.failed.push(op.failed_at());
+                }
+            },
+            Op::Drop { .. } => {
                 if let Err(e) = result {
-                    out.error(op, &e.to_string());
+                    out.error(
+                        op,
+                        &format!("dropping a temporary key of an interrupted run: {e}"),
+                    );
                 }
             }
         }
@@ -1597,6 +1787,9 @@ impl Worker {
         }
         let c = &mut t.counts;
         c.seeded += out.seeded;
+        c.copied += out.copied;
+        c.reencoded += out.reencoded;
+        c.big_values += out.big_values;
         c.conflicts += out.conflicts;
         c.already_present += out.already_present;
         c.unsupported += out.unsupported;
@@ -1621,6 +1814,9 @@ fn is_connection_error(e: &redis::RedisError) -> bool {
 #[derive(Default)]
 struct Outcome {
     seeded: u64,
+    copied: u64,
+    reencoded: u64,
+    big_values: u64,
     conflicts: u64,
     already_present: u64,
     unsupported: u64,
@@ -1634,8 +1830,7 @@ struct Outcome {
 impl Outcome {
     fn error(&mut self, op: &Op, msg: &str) {
         self.errors += 1;
-        // A key whose RESTORE failed is missing; one whose later part failed exists, but
-        // incomplete (the error is what reports it).
+        // A key whose RESTORE failed is missing (for a value sent in parts, the caller says).
         if let Op::Restore { .. } = op {
             self.failed.push(op.failed_at());
         }

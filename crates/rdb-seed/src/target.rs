@@ -2,6 +2,7 @@
 //! reads, and, for a cluster, which primary owns each slot.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use rdb_format::{Flavor, Version};
@@ -29,6 +30,60 @@ pub enum TargetError {
 fn redis_err(context: impl Into<String>) -> impl FnOnce(redis::RedisError) -> TargetError {
     let context = context.into();
     move |source| TargetError::Redis { context, source }
+}
+
+/// TLS settings besides the `rediss://` scheme (redis-cli's `--cacert`, `--cert`, `--key`,
+/// `--insecure`). Files are PEM.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// CA certificate(s) to trust instead of the system's.
+    pub ca_cert: Option<PathBuf>,
+    /// Client certificate, for servers that ask for one (`tls-auth-clients`).
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key.
+    pub key: Option<PathBuf>,
+    /// Do not check the server's certificate or name.
+    pub insecure: bool,
+}
+
+impl TlsOptions {
+    /// Whether any option is set (they need a `rediss://` URL).
+    pub fn any(&self) -> bool {
+        self.ca_cert.is_some() || self.cert.is_some() || self.key.is_some() || self.insecure
+    }
+
+    fn certificates(&self) -> Result<Option<redis::TlsCertificates>, TargetError> {
+        let read = |p: &PathBuf, what: &str| {
+            std::fs::read(p).map_err(|e| {
+                TargetError::Protocol(format!(
+                    "{what} {}: {e}; give a readable PEM file",
+                    p.display()
+                ))
+            })
+        };
+        let client_tls = match (&self.cert, &self.key) {
+            (Some(c), Some(k)) => Some(redis::ClientTlsConfig {
+                client_cert: read(c, "--cert")?,
+                client_key: read(k, "--key")?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(TargetError::Protocol(
+                    "--cert and --key go together: give both (PEM files) or neither".into(),
+                ))
+            }
+        };
+        let root_cert = match &self.ca_cert {
+            Some(p) => Some(read(p, "--cacert")?),
+            None => None,
+        };
+        Ok(
+            (client_tls.is_some() || root_cert.is_some()).then_some(redis::TlsCertificates {
+                client_tls,
+                root_cert,
+            }),
+        )
+    }
 }
 
 /// A `host:port` address of a server.
@@ -94,6 +149,7 @@ pub struct Target {
     /// The slot map, for a cluster.
     pub cluster: Option<Arc<RwLock<SlotMap>>>,
     connections: Arc<Mutex<HashMap<Addr, MultiplexedConnection>>>,
+    certificates: Option<redis::TlsCertificates>,
 }
 
 impl std::fmt::Debug for Target {
@@ -156,16 +212,40 @@ pub fn addr_of(info: &ConnectionInfo) -> Addr {
 impl Target {
     /// Connects to `url` (`redis://[user:password@]host:port`, `rediss://` for TLS), finds
     /// the server's version and whether it is a cluster (and then its slot map).
-    pub async fn connect(url: &str) -> Result<Target, TargetError> {
-        let info = url
-            .into_connection_info()
-            .map_err(redis_err(format!("target URL {}", redact(url))))?;
+    pub async fn connect(url: &str, tls: &TlsOptions) -> Result<Target, TargetError> {
+        // rustls needs a process-wide crypto provider; an error only means one is set.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut info = url.into_connection_info().map_err(|e| bad_url(url, e))?;
+        if tls.any() {
+            match info.addr().clone() {
+                ConnectionAddr::TcpTls {
+                    host,
+                    port,
+                    tls_params,
+                    ..
+                } => {
+                    info = info.set_addr(ConnectionAddr::TcpTls {
+                        host,
+                        port,
+                        insecure: tls.insecure,
+                        tls_params,
+                    })
+                }
+                _ => {
+                    return Err(TargetError::Protocol(format!(
+                        "--cacert, --cert, --key and --insecure are for TLS: write the target as rediss://... (not {})",
+                        redact(url)
+                    )))
+                }
+            }
+        }
         let mut target = Target {
             info,
             server: String::new(),
             version: rdb_version_of("0", None),
             cluster: None,
             connections: Arc::new(Mutex::new(HashMap::new())),
+            certificates: tls.certificates()?,
         };
         let first = addr_of(&target.info);
         let mut con = target.connection(&first).await?;
@@ -173,7 +253,12 @@ impl Target {
             .arg("server")
             .query_async(&mut con)
             .await
-            .map_err(redis_err(format!("INFO server on {first}")))?;
+            .map_err(|e| not_redis(&first, e))?;
+        if info_field(&text, "redis_version").is_none() {
+            return Err(TargetError::Protocol(format!(
+                "{first} answered INFO without a redis_version: it does not look like a Redis or Valkey server; check the host and port"
+            )));
+        }
         let redis_version = info_field(&text, "redis_version").unwrap_or("0");
         let valkey_version = info_field(&text, "valkey_version");
         target.version = rdb_version_of(redis_version, valkey_version);
@@ -260,15 +345,71 @@ impl Target {
             _ => ConnectionAddr::Tcp(host.to_string(), port),
         };
         let info = self.info.clone().set_addr(new_addr);
-        let client =
-            redis::Client::open(info).map_err(redis_err(format!("connecting to {addr}")))?;
+        let client = match &self.certificates {
+            Some(certs) => redis::Client::build_with_tls(info, certs.clone()),
+            None => redis::Client::open(info),
+        }
+        .map_err(|e| connect_error(addr, e))?;
         let config = redis::AsyncConnectionConfig::new()
             .set_connection_timeout(Some(std::time::Duration::from_secs(10)))
             .set_response_timeout(None);
         client
             .get_multiplexed_async_connection_with_config(&config)
             .await
-            .map_err(redis_err(format!("connecting to {addr}")))
+            .map_err(|e| connect_error(addr, e))
+    }
+}
+
+/// A URL the client rejects; passwords with reserved characters are the usual cause.
+fn bad_url(url: &str, e: redis::RedisError) -> TargetError {
+    TargetError::Protocol(format!(
+        "target URL {}: {}; the form is redis://[user:password@]host:port[/db] (rediss:// for TLS), \
+         and a password containing @ : / ? # % must be percent-encoded (@ as %40, : as %3A, / as %2F, \
+         ? as %3F, # as %23, % as %25)",
+        redact(url),
+        e.detail().unwrap_or(&e.to_string())
+    ))
+}
+
+/// A failed connection, in one line: what failed, where, and what to check.
+fn connect_error(addr: &str, e: redis::RedisError) -> TargetError {
+    if e.kind() == redis::ErrorKind::Parse || e.kind() == redis::ErrorKind::UnexpectedReturnType {
+        return not_redis(addr, e);
+    }
+    let hint = if e.is_connection_refusal() {
+        "; is the server running and listening there?"
+    } else if e.to_string().contains("NOAUTH") || e.to_string().contains("WRONGPASS") {
+        "; give the password in the URL (redis://:password@host:port, percent-encoded)"
+    } else {
+        ""
+    };
+    TargetError::Protocol(format!("connecting to {addr}: {}{hint}", short(&e)))
+}
+
+/// An answer that is not RESP: something else listens on the port (an HTTP server, a TLS
+/// server reached with redis://...).
+fn not_redis(addr: &str, e: redis::RedisError) -> TargetError {
+    if e.kind() == redis::ErrorKind::Parse || e.kind() == redis::ErrorKind::UnexpectedReturnType {
+        TargetError::Protocol(format!(
+            "{addr} is not a Redis server: its answer is not the Redis protocol ({}); \
+             check the host and port, and use rediss:// if the server speaks TLS",
+            short(&e)
+        ))
+    } else {
+        TargetError::Redis {
+            context: format!("INFO server on {addr}"),
+            source: e,
+        }
+    }
+}
+
+/// The client's error without the repetition its Display adds (kind, then detail, then the
+/// I/O error again).
+fn short(e: &redis::RedisError) -> String {
+    use std::error::Error as _;
+    match e.source() {
+        Some(io) => io.to_string(),
+        None => e.to_string(),
     }
 }
 
@@ -349,13 +490,14 @@ async fn slot_map(con: &mut MultiplexedConnection, from: &str) -> Result<SlotMap
 /// addresses, for splitting a dump the way that cluster is sharded.
 pub fn cluster_layout_blocking(
     url: &str,
+    tls: &TlsOptions,
 ) -> Result<(crate::slot::SlotLayout, Vec<Addr>), TargetError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| TargetError::Protocol(format!("starting the async runtime: {e}")))?;
     rt.block_on(async {
-        let target = Target::connect(url).await?;
+        let target = Target::connect(url, tls).await?;
         let Some(map) = target.slot_map() else {
             return Err(TargetError::Protocol(format!(
                 "{} is not a cluster (CLUSTER INFO failed)",

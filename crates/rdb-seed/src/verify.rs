@@ -100,8 +100,57 @@ fn redis_err(context: String) -> impl FnOnce(redis::RedisError) -> SeedError {
     move |source| SeedError::Target(TargetError::Redis { context, source })
 }
 
-/// Counts keys on the target and compares with `expected`.
+/// Counts keys on the target and compares with `expected`. On a cluster, a difference is
+/// counted again (a slot being resharded meanwhile moves keys between the nodes counted).
 pub async fn count_keys(target: &Target, expected: &Expected) -> Result<VerifyReport, SeedError> {
+    let mut tries = 0;
+    loop {
+        let report = count_once(target, expected).await?;
+        tries += 1;
+        if report.is_clean() || !target.is_cluster() || tries >= 4 {
+            return Ok(report);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// Every primary's address (`CLUSTER NODES`), with those that own no slot yet (a node a
+/// slot is being migrated to).
+async fn primaries(target: &Target, owners: &[String]) -> Result<Vec<String>, SeedError> {
+    let first = target.addr();
+    let mut con = target.connection(&first).await?;
+    let text: String = redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query_async(&mut con)
+        .await
+        .map_err(redis_err(format!("CLUSTER NODES on {first}")))?;
+    let mut out: Vec<String> = owners.to_vec();
+    for line in text.lines() {
+        let mut f = line.split(' ');
+        let (Some(_id), Some(addr), Some(flags)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let flags: Vec<&str> = flags.split(',').collect();
+        if !flags.contains(&"master") || flags.iter().any(|f| *f == "fail" || *f == "noaddr") {
+            continue;
+        }
+        let addr = addr.split(['@', ',']).next().unwrap_or("");
+        let addr = match addr.strip_prefix(':') {
+            // No IP known: the one we reached the cluster at.
+            Some(port) => match crate::target::split_addr(&first) {
+                Some((host, _)) => format!("{host}:{port}"),
+                None => continue,
+            },
+            None => addr.to_string(),
+        };
+        if !addr.is_empty() && !out.contains(&addr) {
+            out.push(addr);
+        }
+    }
+    Ok(out)
+}
+
+async fn count_once(target: &Target, expected: &Expected) -> Result<VerifyReport, SeedError> {
     let mut found: HashMap<u64, u64> = HashMap::new();
     match target.slot_map() {
         None => {
@@ -129,12 +178,12 @@ pub async fn count_keys(target: &Target, expected: &Expected) -> Result<VerifyRe
             }
         }
         Some(map) => {
-            for (node, ranges) in map.ranges().iter().enumerate() {
-                let Some(addr) = map.nodes.get(node) else {
-                    continue;
-                };
+            // Every slot on every primary: during a migration, a slot's keys are split
+            // between its owner and the node importing it.
+            let slots: Vec<u16> = (0..crate::slot::SLOTS as u16).collect();
+            for addr in primaries(target, &map.nodes).await? {
+                let addr = &addr;
                 let mut con = target.new_connection(addr).await?;
-                let slots: Vec<u16> = ranges.iter().flat_map(|&(a, b)| a..=b).collect();
                 for chunk in slots.chunks(2048) {
                     let mut pipe = redis::pipe();
                     for s in chunk {
@@ -146,7 +195,7 @@ pub async fn count_keys(target: &Target, expected: &Expected) -> Result<VerifyRe
                         .map_err(redis_err(format!("CLUSTER COUNTKEYSINSLOT on {addr}")))?;
                     for (s, n) in chunk.iter().zip(counts) {
                         if n > 0 {
-                            found.insert(u64::from(*s), n);
+                            *found.entry(u64::from(*s)).or_default() += n;
                         }
                     }
                 }
@@ -299,8 +348,19 @@ fn array(v: R) -> Vec<R> {
     }
 }
 
-async fn query(con: &mut MultiplexedConnection, cmd: &redis::Cmd) -> redis::RedisResult<R> {
-    cmd.query_async(con).await
+/// Sends `cmd`, preceded by `ASKING` when reading a slot being imported (after an `ASK`).
+async fn query(
+    con: &mut MultiplexedConnection,
+    cmd: &redis::Cmd,
+    asking: bool,
+) -> redis::RedisResult<R> {
+    if !asking {
+        return cmd.query_async(con).await;
+    }
+    let mut pipe = redis::pipe();
+    pipe.cmd("ASKING").ignore().add_command(cmd.clone());
+    let mut v: Vec<R> = pipe.query_async(con).await?;
+    Ok(v.pop().unwrap_or(R::Nil))
 }
 
 fn cmd(name: &str, key: &[u8]) -> redis::Cmd {
@@ -314,7 +374,13 @@ async fn from_target(
     con: &mut MultiplexedConnection,
     key: &[u8],
     hash_ttls: bool,
+    asking: bool,
 ) -> redis::RedisResult<Option<Owned>> {
+    let query = |con: &mut MultiplexedConnection, c: &redis::Cmd| {
+        let c = c.clone();
+        let mut con = con.clone();
+        async move { query(&mut con, &c, asking).await }
+    };
     let t = bytes(&query(con, &cmd("TYPE", key)).await?);
     Ok(Some(match t.as_slice() {
         b"none" => return Ok(None),
@@ -452,12 +518,28 @@ pub async fn compare_samples(
                 source,
             })?;
         scratch.reset();
-        let got = from_target(con, &s.key, hash_ttls)
-            .await
-            .map_err(redis_err(format!(
-                "reading key {} on {addr}",
-                show_key(&s.key)
-            )))?;
+        // A slot being migrated: follow MOVED/ASK to the node that has the key now.
+        let mut con = con.clone();
+        let mut at = addr.clone();
+        let mut asking = false;
+        let mut hops = 0;
+        let (got, ttl) = loop {
+            match read_key(&mut con, &s.key, hash_ttls, has_pexpiretime, asking).await {
+                Err(e) if hops < 5 && e.redirect_node().is_some() => {
+                    let (to, _) = e.redirect_node().unwrap_or_default();
+                    at = to.to_string();
+                    asking = e.code() == Some("ASK");
+                    con = target.connection(&at).await?;
+                    hops += 1;
+                }
+                other => {
+                    break other.map_err(redis_err(format!(
+                        "reading key {} on {at}",
+                        show_key(&s.key)
+                    )))?
+                }
+            }
+        };
         report.sampled += 1;
         let mut problem = match &got {
             None => {
@@ -493,19 +575,6 @@ pub async fn compare_samples(
             Some(_) => None,
         };
         if problem.is_none() && got.is_some() {
-            let ttl = if has_pexpiretime {
-                let t: i64 = cmd("PEXPIRETIME", &s.key)
-                    .query_async(con)
-                    .await
-                    .map_err(redis_err(format!("PEXPIRETIME on {addr}")))?;
-                (t >= 0).then_some(t)
-            } else {
-                let t: i64 = cmd("PTTL", &s.key)
-                    .query_async(con)
-                    .await
-                    .map_err(redis_err(format!("PTTL on {addr}")))?;
-                (t >= 0).then(|| now_ms() + t)
-            };
             let close = match (ttl, s.expire_ms) {
                 (None, None) => true,
                 (Some(a), Some(b)) => (a - b).abs() <= 1000,
@@ -528,6 +597,32 @@ pub async fn compare_samples(
         }
     }
     Ok(())
+}
+
+/// A key's value and absolute expiry.
+async fn read_key(
+    con: &mut MultiplexedConnection,
+    key: &[u8],
+    hash_ttls: bool,
+    has_pexpiretime: bool,
+    asking: bool,
+) -> redis::RedisResult<(Option<Owned>, Option<i64>)> {
+    let got = from_target(con, key, hash_ttls, asking).await?;
+    if got.is_none() {
+        return Ok((None, None));
+    }
+    let ttl = if has_pexpiretime {
+        match query(con, &cmd("PEXPIRETIME", key), asking).await? {
+            R::Int(t) if t >= 0 => Some(t),
+            _ => None,
+        }
+    } else {
+        match query(con, &cmd("PTTL", key), asking).await? {
+            R::Int(t) if t >= 0 => Some(now_ms() + t),
+            _ => None,
+        }
+    };
+    Ok((got, ttl))
 }
 
 fn ttls_close(a: &BTreeMap<Vec<u8>, i64>, b: &BTreeMap<Vec<u8>, i64>) -> bool {
