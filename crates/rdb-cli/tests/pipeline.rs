@@ -461,18 +461,21 @@ fn export_task_states() {
     ));
     assert_eq!(manifest(&dir)["export_id"], "second");
 
-    // A running export (lock held by a live process: this test) refuses a second one.
+    // A running export (the lock file locked by a live process: this test) refuses a second one.
     std::fs::write(
         dir.join(".export.lock"),
         format!("{}\nbusy-export\n", std::process::id()),
     )
     .unwrap();
+    let held = std::fs::File::open(dir.join(".export.lock")).unwrap();
+    held.try_lock().unwrap();
     let busy = run(
         &[sample, "--format", "parquet", "-o", d, "--overwrite"],
         None,
     );
     assert_eq!(busy.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&busy.stderr).contains("export busy-export already running"));
+    drop(held);
     std::fs::remove_file(dir.join(".export.lock")).unwrap();
 
     // A truncated dump: FAILED with the decoder's offset, no part file left behind.

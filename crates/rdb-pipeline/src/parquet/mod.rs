@@ -31,8 +31,8 @@ mod record;
 mod schema;
 
 use record::{record, RowError};
-use schema::{Builder, Row, Table};
 pub use schema::TABLES;
+use schema::{Builder, Row, Table};
 
 use crate::pipeline::{Chunk, FileInfo, PipelineError, Result, Sink};
 
@@ -71,7 +71,6 @@ impl Default for ParquetOptions {
         }
     }
 }
-
 
 /// One part file being written by a worker.
 struct PartWriter {
@@ -162,7 +161,12 @@ impl ParquetSink {
     /// Rows, files and bytes committed so far.
     pub fn stats(&self) -> ParquetStats {
         let mut stats = ParquetStats::default();
-        for f in self.committed.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        for f in self
+            .committed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             *stats.rows.entry(f.table).or_default() += f.rows;
             stats.files += 1;
             stats.bytes += f.bytes;
@@ -413,4 +417,3 @@ impl Sink for ParquetSink {
         }
     }
 }
-
