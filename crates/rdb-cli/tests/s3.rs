@@ -907,14 +907,14 @@ fn remote_manifest(moto: &Moto, bucket: &str, prefix: &str) -> serde_json::Value
 fn overwrite_never_leaves_a_complete_manifest_over_missing_objects() {
     let Some(moto) = Moto::start() else { return };
     moto.bucket("src");
-    moto.bucket("ow");
+    moto.bucket("replaced");
     let dir = scratch("overwrite");
     let (a, b) = (dir.join("a.rdb"), dir.join("b.rdb"));
     write_file(&a, &big_dump(3, 16));
     write_file(&b, &big_dump(5, 16));
     moto.put("src", "host1/dump.rdb", &a);
     moto.put("src", "host2/dump.rdb", &b);
-    moto.put("ow", "exp/keys/notes.txt", &a);
+    moto.put("replaced", "exp/keys/notes.txt", &a);
     let export = |endpoint: &str, overwrite: bool| {
         let mut args = vec![
             "s3://src/host1/dump.rdb",
@@ -922,7 +922,7 @@ fn overwrite_never_leaves_a_complete_manifest_over_missing_objects() {
             "--format",
             "parquet",
             "--output",
-            "s3://ow/exp/",
+            "s3://replaced/exp/",
             "--sse",
             "AES256",
         ];
@@ -932,11 +932,11 @@ fn overwrite_never_leaves_a_complete_manifest_over_missing_objects() {
         convert(endpoint, &args)
     };
     ok(export(&moto.endpoint(), false));
-    let m = remote_manifest(&moto, "ow", "exp/");
+    let m = remote_manifest(&moto, "replaced", "exp/");
     assert_eq!(m["status"], "COMPLETE", "{m}");
     assert_eq!(m["keys"], 8, "both dumps named dump.rdb are counted: {m}");
     assert_eq!(m["missing"], serde_json::json!([]), "{m}");
-    let parts = moto.keys("ow", "exp/keys/");
+    let parts = moto.keys("replaced", "exp/keys/");
     let parts: Vec<_> = parts.iter().filter(|k| k.ends_with(".parquet")).collect();
     assert_eq!(parts.len(), 2, "one keys part per dump: {parts:?}");
 
@@ -944,7 +944,9 @@ fn overwrite_never_leaves_a_complete_manifest_over_missing_objects() {
     let deletes = Arc::new(AtomicUsize::new(0));
     let seen = deletes.clone();
     let proxy = Proxy::start(moto.port, move |r| {
-        if r.method == "DELETE" && seen.fetch_add(1, Ordering::SeqCst) >= 1 {
+        // object_store deletes with POST ?delete (DeleteObjects).
+        let delete = r.method == "DELETE" || r.target.ends_with("?delete");
+        if delete && seen.fetch_add(1, Ordering::SeqCst) >= 1 {
             Action::Respond(s3_error("403 Forbidden", "AccessDenied", "", false))
         } else {
             Action::Forward
@@ -953,17 +955,17 @@ fn overwrite_never_leaves_a_complete_manifest_over_missing_objects() {
     let e = err(export(&proxy.endpoint(), true));
     assert!(deletes.load(Ordering::SeqCst) >= 2, "{e}");
     // One object was deleted: the manifest must not say COMPLETE any more.
-    let m = remote_manifest(&moto, "ow", "exp/");
+    let m = remote_manifest(&moto, "replaced", "exp/");
     assert_ne!(m["status"], "COMPLETE", "{m}\n{e}");
 
     // A clean --overwrite: complete again, every listed object there, the user's kept.
     ok(export(&moto.endpoint(), true));
-    let m = remote_manifest(&moto, "ow", "exp/");
+    let m = remote_manifest(&moto, "replaced", "exp/");
     assert_eq!(m["status"], "COMPLETE", "{m}");
     assert_eq!(m["keys"], 8, "{m}");
     assert_eq!(m["missing"], serde_json::json!([]), "{m}");
     assert!(moto
-        .keys("ow", "exp/keys/")
+        .keys("replaced", "exp/keys/")
         .contains(&"exp/keys/notes.txt".to_string()));
     let _ = std::fs::remove_dir_all(&dir);
 }
