@@ -16,7 +16,7 @@
 //! The manifest is rewritten atomically (temporary file + rename) while the export runs.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -415,14 +415,10 @@ fn take_lock(dir: &Path, id: &str) -> Result<File, ExportError> {
             .truncate(false)
             .open(&path)
             .map_err(io(&path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let text = fs::read_to_string(&path).unwrap_or_default();
-                let other = text.lines().nth(1).filter(|s| !s.is_empty()).unwrap_or("?");
-                return Err(ExportError::AlreadyRunning(other.to_string()));
-            }
-            Err(TryLockError::Error(e)) => return Err(io(&path)(e)),
+        if !try_flock(&file).map_err(io(&path))? {
+            let text = fs::read_to_string(&path).unwrap_or_default();
+            let other = text.lines().nth(1).filter(|s| !s.is_empty()).unwrap_or("?");
+            return Err(ExportError::AlreadyRunning(other.to_string()));
         }
         if !same_file(&file, &path) {
             continue;
@@ -434,6 +430,30 @@ fn take_lock(dir: &Path, id: &str) -> Result<File, ExportError> {
     Err(io(&path)(std::io::Error::other(
         "the lock file keeps being replaced by other exports",
     )))
+}
+
+/// An exclusive flock without waiting: `Ok(false)` when another process holds it.
+/// (`File::try_lock` needs Rust 1.89; the workspace supports 1.85.)
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn try_flock(file: &File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a descriptor `file` owns for the duration of the call; no memory
+    // is passed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+#[cfg(not(unix))]
+fn try_flock(_: &File) -> std::io::Result<bool> {
+    Err(std::io::Error::other("exports need flock (a Unix system)"))
 }
 
 #[cfg(unix)]
@@ -549,10 +569,13 @@ fn remove_listed(dir: &Path, files: &[String], dirs: &[String]) -> Result<(), Ex
     Ok(())
 }
 
+/// Files and folders (relative paths) an export wrote.
+pub type Listed = (Vec<String>, Vec<String>);
+
 /// The files and folders a manifest says its export wrote; `None` for a manifest written by
 /// an older version, which did not list them. Anything listed that is not a name this tool
 /// gives its own files or folders is an error: nothing should then be deleted.
-pub fn listed(manifest: &Json) -> Result<Option<(Vec<String>, Vec<String>)>, String> {
+pub fn listed(manifest: &Json) -> Result<Option<Listed>, String> {
     let Some(files) = manifest.get("files") else {
         return Ok(None);
     };
