@@ -202,7 +202,15 @@ impl ParquetSink {
             bytes: 0,
         };
         let staged = self.dir.join(file.staged_name());
-        let out = File::create(&staged).map_err(|e| Self::io_err(&staged, e))?;
+        let out = match File::create(&staged) {
+            // The directory is made by begin_file; a wrapping sink may not forward it.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::create_dir_all(&self.dir).map_err(|e| Self::io_err(&self.dir, e))?;
+                File::create(&staged)
+            }
+            r => r,
+        }
+        .map_err(|e| Self::io_err(&staged, e))?;
         self.created
             .lock()
             .unwrap_or_else(|p| p.into_inner())
