@@ -211,6 +211,9 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
     );
     settings.insert("filters".into(), args.filter.describe());
     let export = Export::start(dir, &id, args.overwrite, settings)?;
+    if let Some(notice) = export.notice() {
+        eprintln!("rdb-convert: {notice}");
+    }
     let export = Mutex::new(export);
     let compression = match args.compression {
         CompressionArg::Zstd => Compression::Zstd,
@@ -224,7 +227,13 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
     if let Some(rows) = args.row_group_rows {
         parquet.row_group_rows = rows.max(1);
     }
-    let sink = ParquetSink::new(dir, parquet);
+    let sink = ParquetSink::new(
+        export
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .staging_dir(),
+        parquet,
+    );
     let progress = Progress::default();
     install_ctrlc();
     let result = with_reporter(
@@ -237,10 +246,15 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
         || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
     );
     let mut export = export.into_inner().unwrap_or_else(|p| p.into_inner());
-    let stats = sink.stats();
-    export.set("rows", json!(stats.rows));
-    export.set("output_files", json!(stats.files));
-    export.set("output_bytes", json!(stats.bytes));
+    // Published only when every input is done; the manifest's counts are those of the
+    // files found in place.
+    let result = result.map_err(|e| (e.to_string(), matches!(e, PipelineError::Canceled)));
+    let result = result.and_then(|summaries| {
+        export
+            .publish(&sink.files())
+            .map(|()| summaries)
+            .map_err(|e| (format!("publishing the part files: {e}"), false))
+    });
     match result {
         Ok(summaries) => {
             export.sources_done(&summaries);
@@ -250,6 +264,7 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
             let keys = progress
                 .keys_done
                 .load(std::sync::atomic::Ordering::Relaxed);
+            let stats = sink.stats();
             export.finish(Status::Complete, &progress, None)?;
             eprintln!(
                 "rdb-convert: export {id} complete: {keys} keys, {} files, {} bytes in {}",
@@ -257,13 +272,12 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
             );
             Ok(())
         }
-        Err(e) => {
-            let status = if matches!(e, PipelineError::Canceled) {
+        Err((cause, canceled)) => {
+            let status = if canceled {
                 Status::Canceled
             } else {
                 Status::Failed
             };
-            let cause = e.to_string();
             export.finish(status, &progress, Some(cause.clone()))?;
             Err(anyhow::anyhow!(
                 "export {id} {}: {cause}; manifest in {}",

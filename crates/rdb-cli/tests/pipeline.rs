@@ -461,18 +461,36 @@ fn export_task_states() {
     ));
     assert_eq!(manifest(&dir)["export_id"], "second");
 
-    // A running export (lock held by a live process: this test) refuses a second one.
+    // A running export (a live process holds the lock file's flock) refuses a second one.
     std::fs::write(
         dir.join(".export.lock"),
         format!("{}\nbusy-export\n", std::process::id()),
     )
     .unwrap();
+    let mut held = Command::new("python3")
+        .args([
+            "-c",
+            "import fcntl, sys, time\nf = open(sys.argv[1])\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(120)",
+        ])
+        .arg(dir.join(".export.lock"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(held.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "held");
     let busy = run(
         &[sample, "--format", "parquet", "-o", d, "--overwrite"],
         None,
     );
     assert_eq!(busy.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&busy.stderr).contains("export busy-export already running"));
+    held.kill().unwrap();
+    held.wait().unwrap();
     std::fs::remove_file(dir.join(".export.lock")).unwrap();
 
     // A truncated dump: FAILED with the decoder's offset, no part file left behind.

@@ -887,3 +887,85 @@ fn interrupted_upload_is_aborted() {
     assert_eq!(out.trim(), "FAILED 0");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Export manifest at `s3://<bucket>/<prefix>export_info.json`: its status, its rows of
+/// `keys`, and the listed files that are not in the bucket.
+fn remote_manifest(moto: &Moto, bucket: &str, prefix: &str) -> serde_json::Value {
+    let out = moto.py(&format!(
+        "m = json.loads(s3.get_object(Bucket='{bucket}', Key='{prefix}export_info.json')['Body'].read())\n\
+         keys = set(o['Key'] for o in s3.list_objects_v2(Bucket='{bucket}', Prefix='{prefix}').get('Contents', []))\n\
+         missing = [f['path'] for f in m.get('files', []) if '{prefix}' + f['path'] not in keys]\n\
+         print(json.dumps({{'status': m['status'], 'keys': m.get('rows', {{}}).get('keys'), 'listed': len(m.get('files', [])), 'missing': missing}}))"
+    ));
+    serde_json::from_str(&out).unwrap()
+}
+
+/// Same file name under two prefixes: both dumps' rows are exported. --overwrite makes the
+/// old manifest stop saying COMPLETE before it deletes anything, and deletes only objects
+/// the old manifest lists (not the user's objects beside the tables).
+#[test]
+fn overwrite_never_leaves_a_complete_manifest_over_missing_objects() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("src");
+    moto.bucket("replaced");
+    let dir = scratch("overwrite");
+    let (a, b) = (dir.join("a.rdb"), dir.join("b.rdb"));
+    write_file(&a, &big_dump(3, 16));
+    write_file(&b, &big_dump(5, 16));
+    moto.put("src", "host1/dump.rdb", &a);
+    moto.put("src", "host2/dump.rdb", &b);
+    moto.put("replaced", "exp/keys/notes.txt", &a);
+    let export = |endpoint: &str, overwrite: bool| {
+        let mut args = vec![
+            "s3://src/host1/dump.rdb",
+            "s3://src/host2/dump.rdb",
+            "--format",
+            "parquet",
+            "--output",
+            "s3://replaced/exp/",
+            "--sse",
+            "AES256",
+        ];
+        if overwrite {
+            args.push("--overwrite");
+        }
+        convert(endpoint, &args)
+    };
+    ok(export(&moto.endpoint(), false));
+    let m = remote_manifest(&moto, "replaced", "exp/");
+    assert_eq!(m["status"], "COMPLETE", "{m}");
+    assert_eq!(m["keys"], 8, "both dumps named dump.rdb are counted: {m}");
+    assert_eq!(m["missing"], serde_json::json!([]), "{m}");
+    let parts = moto.keys("replaced", "exp/keys/");
+    let parts: Vec<_> = parts.iter().filter(|k| k.ends_with(".parquet")).collect();
+    assert_eq!(parts.len(), 2, "one keys part per dump: {parts:?}");
+
+    // --overwrite, stopped after its first DELETE (as by a crash).
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let seen = deletes.clone();
+    let proxy = Proxy::start(moto.port, move |r| {
+        // object_store deletes with POST ?delete (DeleteObjects).
+        let delete = r.method == "DELETE" || r.target.ends_with("?delete");
+        if delete && seen.fetch_add(1, Ordering::SeqCst) >= 1 {
+            Action::Respond(s3_error("403 Forbidden", "AccessDenied", "", false))
+        } else {
+            Action::Forward
+        }
+    });
+    let e = err(export(&proxy.endpoint(), true));
+    assert!(deletes.load(Ordering::SeqCst) >= 2, "{e}");
+    // One object was deleted: the manifest must not say COMPLETE any more.
+    let m = remote_manifest(&moto, "replaced", "exp/");
+    assert_ne!(m["status"], "COMPLETE", "{m}\n{e}");
+
+    // A clean --overwrite: complete again, every listed object there, the user's kept.
+    ok(export(&moto.endpoint(), true));
+    let m = remote_manifest(&moto, "replaced", "exp/");
+    assert_eq!(m["status"], "COMPLETE", "{m}");
+    assert_eq!(m["keys"], 8, "{m}");
+    assert_eq!(m["missing"], serde_json::json!([]), "{m}");
+    assert!(moto
+        .keys("replaced", "exp/keys/")
+        .contains(&"exp/keys/notes.txt".to_string()));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,11 +1,22 @@
 //! The export task: an id, a status, progress and a manifest (`export_info.json`) kept in
 //! the output directory, like a managed snapshot export.
 //!
+//! What keeps an export from losing data or claiming false success:
+//! - One export per directory at a time: an OS lock (`flock`) on `.export.lock`, which the
+//!   kernel releases when the holder dies, so a killed run neither blocks the directory nor
+//!   lets two later runs in.
+//! - Part files are written into a staging directory ([`STAGING`], hidden, outside the
+//!   tables, with `.tmp` names) and published into the tables only once every input is done.
+//!   Before publishing, the manifest lists every file and every folder publishing creates,
+//!   so whatever a run leaves, killed at any point, is known to the next run.
+//! - COMPLETE is written only after every listed file was found in place with its size.
+//! - An export deletes only files and folders a manifest lists (names it gives its own part
+//!   files, checked), after marking that manifest FAILED; nothing else in the directory.
+//!
 //! The manifest is rewritten atomically (temporary file + rename) while the export runs.
-//! A lock file keeps two exports out of one directory; a finished export is not redone
-//! unless asked to overwrite it.
 
-use std::fs::{self, OpenOptions};
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -14,10 +25,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rdb_format::Checksum;
 use serde_json::{json, Map, Value as Json};
 
+use crate::parquet::{PartFile, TABLES};
 use crate::pipeline::{FileSummary, Progress};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "export_info.json";
+/// The staging directory part files are written into before they are published.
+pub const STAGING: &str = ".export-staging";
 const LOCK: &str = ".export.lock";
 
 /// States of an export.
@@ -27,11 +41,11 @@ pub enum Status {
     Starting,
     /// Reading and writing.
     InProgress,
-    /// Done; every part file is in place.
+    /// Done; every listed file is in place with the listed size.
     Complete,
-    /// Stopped by an error; part files removed.
+    /// Stopped by an error; its files removed.
     Failed,
-    /// Stopped by the user; part files removed.
+    /// Stopped by the user; its files removed.
     Canceled,
 }
 
@@ -48,15 +62,58 @@ impl Status {
     }
 }
 
-/// Why an export could not start.
+/// Why an export could not start or publish.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     /// Another export holds the directory's lock.
-    #[error("export {0} already running in this directory")]
+    #[error(
+        "export {0} already running in this directory (it holds .export.lock): wait for it to \
+         end, or export elsewhere"
+    )]
     AlreadyRunning(String),
     /// The directory holds a finished export.
     #[error("export {0} already complete in this directory; use --overwrite to replace it")]
     AlreadyComplete(String),
+    /// An older version's export, whose files are not listed, would have to be removed.
+    #[error(
+        "{path}: export {id} ({status}) was written by an older rdb-convert that did not list \
+         its files, so they cannot be told from others: delete its table folders and the \
+         manifest yourself, then export again"
+    )]
+    Unlisted {
+        /// The manifest.
+        path: PathBuf,
+        /// Its export id.
+        id: String,
+        /// Its status.
+        status: String,
+    },
+    /// The manifest is not one this tool writes; nothing was deleted.
+    #[error("{path}: {what}; nothing was deleted: fix or remove this file, then export again")]
+    BadManifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong with it.
+        what: String,
+    },
+    /// A file or folder no manifest lists is where the export must write.
+    #[error("{path} exists and no export manifest lists it: move it away, then export again")]
+    InTheWay {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A published file is not what was written.
+    #[error(
+        "{path}: {found} bytes after publishing, {written} written; the export is not complete"
+    )]
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Bytes written.
+        written: u64,
+        /// Bytes found.
+        found: u64,
+    },
     /// The directory or manifest could not be written.
     #[error("{path}: {error}")]
     Io {
@@ -82,19 +139,26 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// A running export: owns the directory's lock and writes the manifest.
+/// A running export: holds the directory's lock and writes the manifest.
 #[derive(Debug)]
 pub struct Export {
     dir: PathBuf,
     id: String,
     manifest: Map<String, Json>,
     warnings: Vec<String>,
+    /// Held (flock) until the export ends; the kernel drops it if the process dies.
+    lock: Option<File>,
+    notice: Option<String>,
+    /// Files moved into the tables so far, and folders created for them.
+    published: Vec<String>,
+    dirs: Vec<String>,
 }
 
 impl Export {
     /// Takes the directory for export `id`: fails if an export is running there, or if one
-    /// finished there and `overwrite` is off. With `overwrite`, the old tables are removed.
-    /// `settings` (format, filters, sources...) are recorded in the manifest as given.
+    /// finished there and `overwrite` is off. What an earlier export listed (an overwritten
+    /// or failed one, or one whose process died) is removed, after its manifest is marked
+    /// FAILED. `settings` (format, filters, sources...) are recorded in the manifest as given.
     pub fn start(
         dir: &Path,
         id: &str,
@@ -102,62 +166,48 @@ impl Export {
         settings: Map<String, Json>,
     ) -> Result<Export, ExportError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
-        let lock = dir.join(LOCK);
-        match OpenOptions::new().write(true).create_new(true).open(&lock) {
-            Ok(mut f) => {
-                let _ = writeln!(f, "{}\n{id}", std::process::id());
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let text = fs::read_to_string(&lock).unwrap_or_default();
-                let mut lines = text.lines();
-                let pid = lines.next().and_then(|p| p.parse::<u32>().ok());
-                let other = lines.next().unwrap_or("?").to_string();
-                if pid.is_some_and(process_alive) {
-                    return Err(ExportError::AlreadyRunning(other));
-                }
-                // The holder died without cleaning up: take the lock over.
-                fs::write(&lock, format!("{}\n{id}\n", std::process::id())).map_err(io(&lock))?;
-            }
-            Err(e) => return Err(io(&lock)(e)),
-        }
-        let release = |e| {
-            let _ = fs::remove_file(dir.join(LOCK));
-            e
-        };
-        let manifest_path = dir.join(MANIFEST);
-        if let Ok(text) = fs::read_to_string(&manifest_path) {
-            let old: Json = serde_json::from_str(&text).unwrap_or(Json::Null);
-            if old["status"] == "COMPLETE" && !overwrite {
-                let old_id = old["export_id"].as_str().unwrap_or("?").to_string();
-                return Err(release(ExportError::AlreadyComplete(old_id)));
-            }
-            // An earlier export (complete and overwritten, or failed): clear its tables.
-            for table in crate::parquet::TABLES {
-                let t = dir.join(table);
-                if t.exists() {
-                    fs::remove_dir_all(&t).map_err(io(&t)).map_err(release)?;
-                }
-            }
-        }
+        let lock = take_lock(dir, id)?;
+        let notice = clear_previous(dir, id, overwrite)?;
         let mut manifest = settings;
         manifest.insert("export_id".into(), json!(id));
         manifest.insert("status".into(), json!(Status::Starting.as_str()));
         manifest.insert("start_time_ms".into(), json!(now_ms()));
         manifest.insert("end_time_ms".into(), Json::Null);
         manifest.insert("progress_percent".into(), json!(0.0));
+        manifest.insert("staging".into(), json!(STAGING));
+        manifest.insert("files".into(), json!([]));
+        manifest.insert("dirs".into(), json!([]));
         let export = Export {
             dir: dir.to_path_buf(),
             id: id.to_string(),
             manifest,
             warnings: Vec::new(),
+            lock: Some(lock),
+            notice,
+            published: Vec::new(),
+            dirs: Vec::new(),
         };
-        export.write().map_err(release)?;
+        // The manifest names the staging directory before it exists: a run killed from here
+        // on leaves nothing the next run cannot attribute.
+        export.write()?;
+        let staging = dir.join(STAGING);
+        fs::create_dir(&staging).map_err(io(&staging))?;
         Ok(export)
     }
 
     /// The export's id.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Where the sink writes part files until [`publish`](Self::publish).
+    pub fn staging_dir(&self) -> PathBuf {
+        self.dir.join(STAGING)
+    }
+
+    /// What happened to the export found in the directory, if worth telling (a dead run).
+    pub fn notice(&self) -> Option<&str> {
+        self.notice.as_deref()
     }
 
     /// Records a warning for the manifest.
@@ -229,41 +279,388 @@ impl Export {
         self.manifest.insert("source_files".into(), json!(sources));
     }
 
+    /// Moves the sink's committed files from the staging directory into the tables and
+    /// checks each is there with the size written. The manifest lists them (with their rows
+    /// and sizes, and the folders created for them) before the first is moved.
+    pub fn publish(&mut self, files: &[PartFile]) -> Result<(), ExportError> {
+        let mut dirs = Vec::new();
+        let mut seen = HashSet::new();
+        let mut rows: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut bytes = 0;
+        for f in files {
+            let dst = self.dir.join(&f.path);
+            if fs::symlink_metadata(&dst).is_ok() {
+                return Err(ExportError::InTheWay { path: dst });
+            }
+            let mut at = String::new();
+            for part in f.path.split('/').take(f.path.split('/').count() - 1) {
+                if !at.is_empty() {
+                    at.push('/');
+                }
+                at.push_str(part);
+                if seen.insert(at.clone()) && fs::symlink_metadata(self.dir.join(&at)).is_err() {
+                    dirs.push(at.clone());
+                }
+            }
+            *rows.entry(f.table).or_default() += f.rows;
+            bytes += f.bytes;
+        }
+        let list: Vec<Json> = files
+            .iter()
+            .map(|f| json!({"path": f.path, "table": f.table, "rows": f.rows, "bytes": f.bytes}))
+            .collect();
+        self.manifest.insert("files".into(), json!(list));
+        self.manifest.insert("dirs".into(), json!(dirs));
+        self.manifest.insert("rows".into(), json!(rows));
+        self.manifest
+            .insert("output_files".into(), json!(files.len()));
+        self.manifest.insert("output_bytes".into(), json!(bytes));
+        self.manifest
+            .insert("status".into(), json!(Status::InProgress.as_str()));
+        self.write()?;
+        for d in &dirs {
+            let path = self.dir.join(d);
+            match fs::create_dir(&path) {
+                Ok(()) => self.dirs.push(d.clone()),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+        let staging = self.staging_dir();
+        for f in files {
+            let dst = self.dir.join(&f.path);
+            fs::rename(staging.join(f.staged_name()), &dst).map_err(io(&dst))?;
+            self.published.push(f.path.clone());
+        }
+        for f in files {
+            let dst = self.dir.join(&f.path);
+            let found = fs::metadata(&dst).map_err(io(&dst))?.len();
+            if found != f.bytes {
+                return Err(ExportError::Mismatch {
+                    path: dst,
+                    written: f.bytes,
+                    found,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// Ends the export with `status` (and the failure's cause), writes the manifest a last
-    /// time and releases the lock.
+    /// time and releases the lock. Unless COMPLETE, what it published is removed first.
     pub fn finish(
         mut self,
         status: Status,
         progress: &Progress,
         cause: Option<String>,
     ) -> Result<(), ExportError> {
+        if status != Status::Complete {
+            let (files, dirs) = (
+                std::mem::take(&mut self.published),
+                std::mem::take(&mut self.dirs),
+            );
+            if let Err(e) = remove_listed(&self.dir, &files, &dirs) {
+                // Keep them listed: the next export removes them.
+                self.warnings.push(format!("cleaning up: {e}"));
+                self.published = files;
+            }
+            let list: Vec<Json> = self.published.iter().map(|p| json!({"path": p})).collect();
+            self.manifest.insert("files".into(), json!(list));
+            self.manifest.insert("rows".into(), json!({}));
+            self.manifest.insert("output_files".into(), json!(0));
+            self.manifest.insert("output_bytes".into(), json!(0));
+        }
+        let staging = self.staging_dir();
+        if let Err(e) = fs::remove_dir_all(&staging) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                self.warnings.push(format!(
+                    "{}: {e}; the next export removes it",
+                    staging.display()
+                ));
+            }
+        }
         self.manifest.insert("end_time_ms".into(), json!(now_ms()));
         self.manifest.insert("failure_cause".into(), json!(cause));
         let result = self.update(status, progress);
+        // Removed while still locked, so no one locks the old file after we let go.
+        #[cfg(unix)]
         let _ = fs::remove_file(self.dir.join(LOCK));
+        self.lock.take();
         result
     }
 
     fn write(&self) -> Result<(), ExportError> {
-        let path = self.dir.join(MANIFEST);
-        let tmp = self.dir.join(format!(".{MANIFEST}.tmp"));
-        let text =
-            serde_json::to_string_pretty(&Json::Object(self.manifest.clone())).unwrap_or_default();
-        fs::write(&tmp, text + "\n").map_err(io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(io(&path))
+        write_manifest(&self.dir, &self.manifest)
     }
 }
 
-fn process_alive(pid: u32) -> bool {
-    // Linux: a live process has a /proc entry. Elsewhere assume alive (refuse, never clobber).
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
+fn write_manifest(dir: &Path, manifest: &Map<String, Json>) -> Result<(), ExportError> {
+    let path = dir.join(MANIFEST);
+    let tmp = dir.join(format!(".{MANIFEST}.tmp"));
+    let text = serde_json::to_string_pretty(manifest).unwrap_or_default();
+    fs::write(&tmp, text + "\n").map_err(io(&tmp))?;
+    fs::rename(&tmp, &path).map_err(io(&path))
+}
+
+/// Locks `.export.lock` (flock, not waiting) and writes our pid and id into it for messages.
+fn take_lock(dir: &Path, id: &str) -> Result<File, ExportError> {
+    let path = dir.join(LOCK);
+    // A holder removes the file when it finishes; one opened just before that is not the
+    // lock any more, so try again with the new file (a few times at most).
+    for _ in 0..16 {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path))?;
+        if !try_flock(&file).map_err(io(&path))? {
+            let text = fs::read_to_string(&path).unwrap_or_default();
+            let other = text.lines().nth(1).filter(|s| !s.is_empty()).unwrap_or("?");
+            return Err(ExportError::AlreadyRunning(other.to_string()));
+        }
+        if !same_file(&file, &path) {
+            continue;
+        }
+        file.set_len(0).map_err(io(&path))?;
+        writeln!(file, "{}\n{id}", std::process::id()).map_err(io(&path))?;
+        return Ok(file);
+    }
+    Err(io(&path)(std::io::Error::other(
+        "the lock file keeps being replaced by other exports",
+    )))
+}
+
+/// An exclusive flock without waiting: `Ok(false)` when another process holds it.
+/// (`File::try_lock` needs Rust 1.89; the workspace supports 1.85.)
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn try_flock(file: &File) -> std::io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: flock on a descriptor `file` owns for the duration of the call; no memory
+    // is passed.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
     } else {
-        true
+        Err(e)
+    }
+}
+
+#[cfg(not(unix))]
+fn try_flock(_: &File) -> std::io::Result<bool> {
+    Err(std::io::Error::other("exports need flock (a Unix system)"))
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, _: &Path) -> bool {
+    true
+}
+
+/// Deals with the export found in `dir` (we hold the lock): refuses a complete one without
+/// `overwrite`; otherwise marks it FAILED and removes what it listed. Returns a notice when
+/// its process had died.
+fn clear_previous(dir: &Path, id: &str, overwrite: bool) -> Result<Option<String>, ExportError> {
+    let path = dir.join(MANIFEST);
+    let staging = dir.join(STAGING);
+    let bad = |what: String| ExportError::BadManifest {
+        path: path.clone(),
+        what,
+    };
+    let mut old = match fs::read(&path) {
+        Ok(bytes) => match serde_json::from_slice::<Json>(&bytes) {
+            Ok(Json::Object(m)) => m,
+            _ => return Err(bad("not an export manifest (a JSON object)".into())),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if staging.exists() {
+                return Err(ExportError::InTheWay { path: staging });
+            }
+            return Ok(None);
+        }
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let status = old
+        .get("status")
+        .and_then(Json::as_str)
+        .unwrap_or("?")
+        .to_string();
+    let old_id = old
+        .get("export_id")
+        .and_then(Json::as_str)
+        .unwrap_or("?")
+        .to_string();
+    if status == "COMPLETE" && !overwrite {
+        return Err(ExportError::AlreadyComplete(old_id));
+    }
+    let ended = status == "FAILED" || status == "CANCELED";
+    let (files, dirs) = match listed(&Json::Object(old.clone())).map_err(bad)? {
+        Some(l) => l,
+        // An older version's failed run removed its part files itself.
+        None if ended => (Vec::new(), Vec::new()),
+        None => {
+            return Err(ExportError::Unlisted {
+                path: path.clone(),
+                id: old_id,
+                status,
+            })
+        }
+    };
+    if staging.exists() && old.get("staging").and_then(Json::as_str) != Some(STAGING) {
+        return Err(ExportError::InTheWay { path: staging });
+    }
+    let dead = status == "STARTING" || status == "IN_PROGRESS";
+    let notice = dead.then(|| {
+        format!(
+            "export {old_id} in {} was left {status} by a process that died (no process holds \
+             its lock): treated as FAILED; removing the {} files it listed and its staging files",
+            dir.display(),
+            files.len()
+        )
+    });
+    if !ended {
+        // Not COMPLETE any more before anything it lists is deleted.
+        let cause = if dead {
+            format!("its process died; found by export {id}")
+        } else {
+            format!("replaced by export {id} (--overwrite)")
+        };
+        old.insert("status".into(), json!(Status::Failed.as_str()));
+        old.insert("failure_cause".into(), json!(cause));
+        write_manifest(dir, &old)?;
+    }
+    remove_listed(dir, &files, &dirs)?;
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(io(&staging))?;
+    }
+    Ok(notice)
+}
+
+/// Removes the listed files (already gone is fine) and then the listed folders if empty.
+fn remove_listed(dir: &Path, files: &[String], dirs: &[String]) -> Result<(), ExportError> {
+    for f in files {
+        let path = dir.join(f);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&path)(e)),
+        }
+    }
+    let mut dirs: Vec<&String> = dirs.iter().collect();
+    // Deepest first, so a table folder is empty by the time its turn comes.
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.matches('/').count()));
+    for d in dirs {
+        // Best effort: a folder the user put files in stays.
+        let _ = fs::remove_dir(dir.join(d));
+    }
+    Ok(())
+}
+
+/// Files and folders (relative paths) an export wrote.
+pub type Listed = (Vec<String>, Vec<String>);
+
+/// The files and folders a manifest says its export wrote; `None` for a manifest written by
+/// an older version, which did not list them. Anything listed that is not a name this tool
+/// gives its own files or folders is an error: nothing should then be deleted.
+pub fn listed(manifest: &Json) -> Result<Option<Listed>, String> {
+    let Some(files) = manifest.get("files") else {
+        return Ok(None);
+    };
+    let files = files.as_array().ok_or("\"files\" is not a list")?;
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let p = f
+            .get("path")
+            .and_then(Json::as_str)
+            .ok_or("an entry of \"files\" has no path")?;
+        if !is_part_path(p) {
+            return Err(format!("\"files\" lists {p:?}, not a part file's name"));
+        }
+        out.push(p.to_string());
+    }
+    let mut dirs = Vec::new();
+    if let Some(d) = manifest.get("dirs") {
+        for d in d.as_array().ok_or("\"dirs\" is not a list")? {
+            let d = d.as_str().ok_or("an entry of \"dirs\" is not a string")?;
+            if !is_table_dir(d) {
+                return Err(format!("\"dirs\" lists {d:?}, not a table folder"));
+            }
+            dirs.push(d.to_string());
+        }
+    }
+    Ok(Some((out, dirs)))
+}
+
+fn is_db_dir(s: &str) -> bool {
+    s.strip_prefix("db=")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn is_data_table(t: &str) -> bool {
+    t != "meta" && TABLES.contains(&t)
+}
+
+/// `<table>/db=<N>/part-*.parquet` or `meta/part-*.parquet`: the names of part files.
+pub fn is_part_path(path: &str) -> bool {
+    let name_ok = |n: &str| n.starts_with("part-") && n.ends_with(".parquet");
+    match path.split('/').collect::<Vec<_>>().as_slice() {
+        ["meta", name] => name_ok(name),
+        [table, db, name] => is_data_table(table) && is_db_dir(db) && name_ok(name),
+        _ => false,
+    }
+}
+
+/// `<table>` or `<table>/db=<N>`: the folders part files are published into.
+pub fn is_table_dir(path: &str) -> bool {
+    match path.split('/').collect::<Vec<_>>().as_slice() {
+        [table] => TABLES.contains(table),
+        [table, db] => is_data_table(table) && is_db_dir(db),
+        _ => false,
     }
 }
 
 /// A fresh export id: `export-<unix ms>-<pid>`.
 pub fn generate_id() -> String {
     format!("export-{}-{}", now_ms(), std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_part_names_are_deletable() {
+        assert!(is_part_path("keys/db=0/part-0000-dump-00000.parquet"));
+        assert!(is_part_path("meta/part-0001-a-00003.parquet"));
+        for bad in [
+            "../etc/passwd",
+            "keys/db=0/../../x.parquet",
+            "keys/notes.txt",
+            "keys/db=x/part-1.parquet",
+            "meta/db=0/part-1.parquet",
+            "/abs/keys/db=0/part-1.parquet",
+            "other/db=0/part-1.parquet",
+            "keys/db=0/part-1.parquet/x",
+        ] {
+            assert!(!is_part_path(bad), "{bad}");
+        }
+        assert!(is_table_dir("keys") && is_table_dir("keys/db=12") && is_table_dir("meta"));
+        assert!(!is_table_dir("..") && !is_table_dir("keys/..") && !is_table_dir("meta/db=0"));
+        let m = json!({"files": [{"path": "keys/../../x"}]});
+        assert!(listed(&m).is_err());
+        assert_eq!(listed(&json!({"status": "COMPLETE"})).unwrap(), None);
+    }
 }

@@ -31,5 +31,5 @@ pub use client::{ObjectInfo, S3Options, Sse, S3};
 pub use config::{Credentials, Env, ProcessEnv, Resolved, S3Config};
 pub use download::{local_name, Downloaded, Fetched, InMemory, Prefetcher, SpoolDir};
 pub use error::{Op, S3Error};
-pub use upload::{files_under, mark_failed, UploadItem, Uploaded};
+pub use upload::{files_under, mark_failed, set_status, UploadItem, Uploaded};
 pub use url::{shard_number, validate_bucket, S3Url, Target};

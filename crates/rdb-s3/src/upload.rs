@@ -243,11 +243,19 @@ pub fn files_under(dir: &Path) -> Result<Vec<String>, S3Error> {
 
 /// A manifest (JSON object) with `status` FAILED and the cause, for a failed upload.
 pub fn mark_failed(manifest: &[u8], cause: &str) -> Vec<u8> {
+    set_status(manifest, "FAILED", Some(cause))
+}
+
+/// A manifest (JSON object) with `status` (and `failure_cause`, when given) replaced, the
+/// rest (its list of files) kept.
+pub fn set_status(manifest: &[u8], status: &str, cause: Option<&str>) -> Vec<u8> {
     let mut json: Json =
         serde_json::from_slice(manifest).unwrap_or_else(|_| Json::Object(Default::default()));
     if let Json::Object(m) = &mut json {
-        m.insert("status".into(), Json::from("FAILED"));
-        m.insert("failure_cause".into(), Json::from(cause));
+        m.insert("status".into(), Json::from(status));
+        if let Some(cause) = cause {
+            m.insert("failure_cause".into(), Json::from(cause));
+        }
     }
     let mut text = serde_json::to_vec_pretty(&json).unwrap_or_default();
     text.push(b'\n');

@@ -1,0 +1,188 @@
+//! One record's rows, table by table.
+
+use rdb_format::{HashEntry, Record, Scratch, Value};
+
+use super::schema::{id_parts, Table};
+use super::ChunkTables;
+use crate::pipeline::PipelineError;
+
+pub(super) enum RowError {
+    Decode(rdb_format::Error),
+    Sink(PipelineError),
+}
+
+impl From<rdb_format::Error> for RowError {
+    fn from(e: rdb_format::Error) -> Self {
+        RowError::Decode(e)
+    }
+}
+
+impl From<PipelineError> for RowError {
+    fn from(e: PipelineError) -> Self {
+        RowError::Sink(e)
+    }
+}
+
+/// One key: its value rows, then its `keys` row (which counts them).
+pub(super) fn record(
+    t: &mut ChunkTables<'_>,
+    file: &str,
+    r: &Record<'_>,
+    scratch: &Scratch,
+) -> std::result::Result<(), RowError> {
+    let db = r.db;
+    let key = r.key.decode(scratch)?;
+    let mut elements: i64 = 0;
+    match r.value(scratch)? {
+        Value::String(s) => {
+            elements = 1;
+            t.row(Table::Strings, db, |row| {
+                row.bytes(key).bytes(s);
+            })?;
+        }
+        Value::List(items) => {
+            for item in items {
+                let item = item?;
+                t.row(Table::Lists, db, |row| {
+                    row.bytes(key).i64(Some(elements)).bytes(item);
+                })?;
+                elements += 1;
+            }
+        }
+        Value::Set(members) => {
+            for m in members {
+                let m = m?;
+                t.row(Table::Sets, db, |row| {
+                    row.bytes(key).bytes(m);
+                })?;
+                elements += 1;
+            }
+        }
+        Value::ZSet(members) => {
+            for m in members {
+                let (member, score) = m?;
+                t.row(Table::ZSets, db, |row| {
+                    row.bytes(key).bytes(member).f64(score);
+                })?;
+                elements += 1;
+            }
+        }
+        Value::Hash(fields) => {
+            for f in fields {
+                let HashEntry {
+                    field,
+                    value,
+                    expire_ms,
+                } = f?;
+                t.row(Table::Hashes, db, |row| {
+                    row.bytes(key).bytes(field).bytes(value).time(expire_ms);
+                })?;
+                elements += 1;
+            }
+        }
+        Value::Stream(s) => {
+            for e in s.entries() {
+                let e = e?;
+                let (ms, seq) = id_parts(e.id);
+                for f in e.fields {
+                    let (field, value) = f?;
+                    t.row(Table::Streams, db, |row| {
+                        row.bytes(key).i64(ms).i64(seq).bytes(field).bytes(value);
+                    })?;
+                }
+                elements += 1;
+            }
+            let (last_ms, last_seq) = id_parts(s.last_id);
+            let (first_ms, first_seq) = s.first_id.map_or((None, None), id_parts);
+            let (del_ms, del_seq) = s.max_deleted_id.map_or((None, None), id_parts);
+            t.row(Table::StreamMeta, db, |row| {
+                row.bytes(key)
+                    .i64(Some(s.length as i64))
+                    .i64(last_ms)
+                    .i64(last_seq)
+                    .i64(first_ms)
+                    .i64(first_seq)
+                    .i64(del_ms)
+                    .i64(del_seq)
+                    .i64(s.entries_added.map(|n| n as i64));
+                let idmp = s.idmp.as_ref();
+                row.i64(idmp.map(|i| i.duration as i64))
+                    .i64(idmp.map(|i| i.max_entries as i64))
+                    .i64(idmp.map(|i| i.iids_added as i64))
+                    .i64(idmp.map(|i| i.iids_duplicates as i64));
+            })?;
+            for p in s.idmp.iter().flat_map(|i| i.producers()) {
+                let p = p?;
+                for e in p.entries {
+                    let e = e?;
+                    let (ms, seq) = id_parts(e.id);
+                    t.row(Table::StreamIdmp, db, |row| {
+                        row.bytes(key).bytes(p.pid).bytes(e.iid).i64(ms).i64(seq);
+                    })?;
+                }
+            }
+            for g in s.groups() {
+                let g = g?;
+                let (ld_ms, ld_seq) = id_parts(g.last_delivered_id);
+                // u64::MAX is Redis's "unknown".
+                let entries_read = g.entries_read.filter(|&n| n != u64::MAX).map(|n| n as i64);
+                t.row(Table::StreamGroups, db, |row| {
+                    row.bytes(key)
+                        .bytes(g.name)
+                        .i64(ld_ms)
+                        .i64(ld_seq)
+                        .i64(entries_read);
+                })?;
+                for c in g.consumers.clone() {
+                    let c = c?;
+                    let pending = c.pending.len() as i64;
+                    t.row(Table::StreamConsumers, db, |row| {
+                        row.bytes(key)
+                            .bytes(g.name)
+                            .bytes(c.name)
+                            .time(Some(c.seen_time_ms))
+                            .time(Some(c.active_time_ms.unwrap_or(c.seen_time_ms)))
+                            .i64(Some(pending));
+                    })?;
+                }
+                for p in g.pending_with_owners() {
+                    let (p, consumer) = p?;
+                    let (ms, seq) = id_parts(p.id);
+                    t.row(Table::StreamPending, db, |row| {
+                        row.bytes(key).bytes(g.name).i64(ms).i64(seq);
+                        match consumer {
+                            Some(c) => row.bytes(c),
+                            None => row.i64_null_bytes(),
+                        };
+                        row.time(Some(p.delivery_time_ms))
+                            .i64(Some(p.delivery_count as i64));
+                    })?;
+                }
+            }
+        }
+        Value::Module(m) => {
+            elements = 1;
+            let name = m.id.name();
+            t.row(Table::Modules, db, |row| {
+                row.bytes(key)
+                    .text(&name)
+                    .i64(Some(m.id.version() as i64))
+                    .raw(m.raw);
+            })?;
+        }
+    }
+    let type_name = r.data_type().as_str();
+    let encoding = r.encoding.as_str();
+    t.row(Table::Keys, db, |row| {
+        row.text(file)
+            .bytes(key)
+            .text(type_name)
+            .text(encoding)
+            .time(r.expire_ms)
+            .i64(r.idle.map(|v| v as i64))
+            .i64(r.freq.map(i64::from))
+            .i64(Some(r.len as i64))
+            .i64(Some(elements));
+    })?;
+    Ok(())
+}
