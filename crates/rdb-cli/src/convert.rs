@@ -1,6 +1,6 @@
 //! The default command: dumps → NDJSON.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use std::io::IsTerminal;
@@ -132,8 +132,11 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     };
     match (args.format, s3_output) {
         (Format::Json, None) => match &args.output {
-            None => convert_json(args, BufWriter::with_capacity(1 << 20, io::stdout())),
-            Some(path) => write_atomically(path, |out| convert_json(args, out)),
+            None => convert_json(args, crate::output::stdout()),
+            Some(path) => {
+                crate::output::refuse_input_as_output(path, &args.files)?;
+                write_atomically(path, |out| convert_json(args, out))
+            }
         },
         (Format::Json, Some(url)) => s3_args::json_to_s3(args, &url, |path| {
             write_atomically(path, |out| convert_json(args, out))
@@ -288,14 +291,9 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
     }
 }
 
-/// Ctrl-C raises a flag that the reporter thread passes to the pipeline, which stops at the
-/// next chunk; the sink then removes what it wrote.
-pub(crate) fn install_ctrlc() {
-    // Fails only if a handler is already installed, which is then the one that counts.
-    let _ = ctrlc::set_handler(|| CANCEL.store(true, Ordering::Relaxed));
-}
-
-pub(crate) static CANCEL: AtomicBool = AtomicBool::new(false);
+// Ctrl-C raises a flag that the reporter thread passes to the pipeline, which stops at the
+// next chunk; the sink then removes what it wrote.
+pub(crate) use crate::signals::{install_ctrlc, CANCEL};
 
 /// Runs `work` while a thread refreshes the progress bar and calls `tick` twice a second.
 fn with_reporter<T: Send>(

@@ -18,7 +18,7 @@ pub struct FilterArgs {
     pub key_glob: Option<String>,
 
     /// Only keys matching this regular expression (Rust regex syntax, over the key's bytes).
-    #[arg(long, value_name = "RE")]
+    #[arg(long, value_name = "RE", value_parser = valid_regex)]
     pub key_regex: Option<String>,
 
     /// Only this type (repeatable).
@@ -32,6 +32,13 @@ pub struct FilterArgs {
     /// Only keys whose serialized record is at least this many bytes.
     #[arg(long, value_name = "BYTES")]
     pub min_size: Option<u64>,
+}
+
+/// Checks the expression when the flags are parsed, so a bad one is a usage error (exit 2).
+fn valid_regex(re: &str) -> Result<String, String> {
+    regex::bytes::Regex::new(re)
+        .map(|_| re.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// A Redis type name.

@@ -1,6 +1,6 @@
 //! `rdb-convert info`: what a dump holds, without decoding values.
 
-use std::io::{self, BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -54,12 +54,18 @@ pub fn run(args: &InfoArgs) -> Result<()> {
     for index in 0..inputs.count() {
         let file = inputs.open(index)?;
         let name = file.path().display().to_string();
-        let decoder = Decoder::with_options(file.data(), options).with_context(|| name.clone())?;
-        let f = info::scan(decoder, &name, file.data().len() as u64, &filter, args.now)
-            .with_context(|| name.clone())?;
+        let scanned = Decoder::with_options(file.data(), options)
+            .map_err(anyhow::Error::from)
+            .and_then(|d| {
+                info::scan(d, &name, file.data().len() as u64, &filter, args.now)
+                    .map_err(anyhow::Error::from)
+            });
+        // A dump cut while being read decodes as zeros: report the cut, not what it caused.
+        file.verify().with_context(|| name.clone())?;
+        let f = scanned.with_context(|| name.clone())?;
         files.push(f);
     }
-    let mut out = BufWriter::new(io::stdout().lock());
+    let mut out = crate::output::stdout();
     if args.json {
         info::write_json(&mut out, &files)
     } else {

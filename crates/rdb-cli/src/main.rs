@@ -1,6 +1,7 @@
 //! `rdb-convert`: turns Redis/Valkey RDB dumps into data (NDJSON), and more through its
 //! subcommands. This crate only maps flags to library values; the work is in the libraries.
-#![forbid(unsafe_code)]
+// Unsafe only where output.rs gives an unnamed file its name (linkat).
+#![deny(unsafe_code)]
 
 use std::process::ExitCode;
 
@@ -14,6 +15,7 @@ mod memory;
 mod output;
 mod s3_args;
 mod seed;
+mod signals;
 mod split;
 mod top;
 

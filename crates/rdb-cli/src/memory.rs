@@ -1,6 +1,6 @@
 //! `rdb-convert memory`: one CSV row per key with its estimated memory in a running server.
 
-use std::io::{self, BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -153,14 +153,18 @@ pub fn pipeline_options(input: &InputArgs, filter: &FilterArgs) -> Result<Pipeli
 
 pub fn run(args: &MemoryArgs) -> Result<()> {
     match (args.format, &args.output) {
-        (MemoryFormat::Csv, None) => report(args, BufWriter::with_capacity(1 << 20, io::stdout())),
-        (MemoryFormat::Csv, Some(path)) => write_atomically(path, |out| report(args, out)),
+        (MemoryFormat::Csv, None) => report(args, crate::output::stdout()),
+        (MemoryFormat::Csv, Some(path)) => {
+            crate::output::refuse_input_as_output(path, &args.files)?;
+            write_atomically(path, |out| report(args, out))
+        }
         (MemoryFormat::Parquet, None) => Err(UsageError(
             "--format parquet needs --output FILE (Parquet is not written to a terminal or pipe)"
                 .into(),
         )
         .into()),
         (MemoryFormat::Parquet, Some(path)) => {
+            crate::output::refuse_input_as_output(path, &args.files)?;
             write_atomically(path, |out| report_parquet(args, out))
         }
     }

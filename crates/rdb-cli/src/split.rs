@@ -1,6 +1,5 @@
 //! `rdb-convert split` (one RDB file per shard) and `rdb-convert filter` (a smaller RDB).
 
-use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -14,7 +13,7 @@ use rdb_seed::target::cluster_layout_blocking;
 use rdb_seed::OnUnsupported;
 
 use crate::filter_args::FilterArgs;
-use crate::output::temp_path;
+use crate::output::{commit_all, refuse_input_as_output, Pending};
 use crate::s3_args::{self, S3Args, S3OutputArgs, StagedOutputs};
 
 pub const SPLIT_EXAMPLES: &str = "Examples:
@@ -60,6 +59,16 @@ pub struct RdbOutputArgs {
     pub s3_output: S3OutputArgs,
 }
 
+/// 1 to 16384 shards (one slot each at most); checked by clap, so a bad count exits 2.
+fn parse_shards(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=16384).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected a number of shards from 1 to 16384, got {s:?}"
+        )),
+    }
+}
+
 fn parse_version(s: &str) -> Result<Version, String> {
     let (flavor, digits) = if let Some(d) = s.strip_prefix("VALKEY") {
         (Some(Flavor::Valkey), d)
@@ -98,7 +107,7 @@ pub struct SplitArgs {
     pub file: PathBuf,
 
     /// Number of shards (even slot ranges).
-    #[arg(long, value_name = "N", required_unless_present = "slots_from")]
+    #[arg(long, value_name = "N", required_unless_present = "slots_from", value_parser = parse_shards)]
     pub shards: Option<usize>,
 
     /// Copy the slot map of this cluster node (one file per primary, in slot order).
@@ -171,6 +180,9 @@ pub fn run_split(args: &SplitArgs) -> Result<()> {
         })
         .collect();
     let (input, _download) = s3_args::single_input(&args.file, &args.output.s3)?;
+    for p in &paths {
+        refuse_input_as_output(p, std::slice::from_ref(&input))?;
+    }
     let (paths, staged) = stage_outputs(paths, &args.output)?;
     let cluster = Some(args.flatten_dbs);
     let report = write_rdbs(
@@ -205,6 +217,7 @@ pub fn run_split(args: &SplitArgs) -> Result<()> {
 pub fn run_filter(args: &FilterArgs2) -> Result<()> {
     let layout = SlotLayout::even(1);
     let (input, _download) = s3_args::single_input(&args.file, &args.rdb.s3)?;
+    refuse_input_as_output(&args.output, std::slice::from_ref(&input))?;
     let (paths, staged) = stage_outputs(vec![args.output.clone()], &args.rdb)?;
     let report = write_rdbs(&input, &layout, &paths.1, &args.rdb, &args.filter, None)?;
     if let Some(s) = staged {
@@ -273,12 +286,14 @@ fn write_rdbs(
         cluster: cluster.is_some(),
         flatten_dbs: cluster == Some(true),
     };
-    let temps: Vec<PathBuf> = paths.iter().map(|p| temp_path(p)).collect();
+    // Outputs are written unnamed and put in place together once all are complete.
     let result = (|| -> Result<SplitReport> {
-        let mut writers = Vec::with_capacity(temps.len());
-        for t in &temps {
-            let f = File::create(t).with_context(|| format!("creating {}", t.display()))?;
-            writers.push(BufWriter::with_capacity(1 << 20, f));
+        let mut pending = Vec::with_capacity(paths.len());
+        let mut writers = Vec::with_capacity(paths.len());
+        for p in paths {
+            let out = Pending::create(p)?;
+            writers.push(BufWriter::with_capacity(1 << 20, out.writer()?));
+            pending.push(out);
         }
         let (report, writers) = split(decoder, layout, writers, &options).map_err(|e| {
             let hint = match e {
@@ -290,25 +305,21 @@ fn write_rdbs(
             };
             anyhow::anyhow!("{}: {e}{hint}", input.display())
         })?;
-        for (w, t) in writers.into_iter().zip(&temps) {
-            let f = w
-                .into_inner()
+        for (w, p) in writers.into_iter().zip(paths) {
+            w.into_inner()
                 .map_err(|e| e.into_error())
-                .with_context(|| format!("writing {}", t.display()))?;
-            f.sync_all()
-                .with_context(|| format!("syncing {}", t.display()))?;
+                .with_context(|| format!("writing {}", p.display()))?;
         }
-        for (t, p) in temps.iter().zip(paths) {
-            fs::rename(t, p)
-                .with_context(|| format!("renaming {} to {}", t.display(), p.display()))?;
-        }
+        file.verify()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+        commit_all(pending)?;
         Ok(report)
     })();
-    if result.is_err() {
-        for t in &temps {
-            let _ = fs::remove_file(t);
-        }
-    }
+    let result = result.map_err(|e| match file.verify() {
+        // Decoding a dump cut short fails somewhere: say why.
+        Err(cut) => anyhow::anyhow!("{}: {cut}", input.display()),
+        Ok(()) => e,
+    });
     let report = result?;
     if report.unsupported > 0 {
         eprintln!(

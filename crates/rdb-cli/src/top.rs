@@ -1,6 +1,6 @@
 //! `rdb-convert top`: the biggest keys, prefixes, types and a TTL histogram.
 
-use std::io::{self, BufWriter, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -140,7 +140,7 @@ pub fn run(args: &TopArgs) -> Result<()> {
         })
         .collect();
     let top = sink.finish();
-    let mut out = BufWriter::new(io::stdout().lock());
+    let mut out = crate::output::stdout();
     if args.json {
         top.write_json(&mut out, &files)
     } else {

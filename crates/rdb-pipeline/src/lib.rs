@@ -12,3 +12,4 @@ pub mod parquet;
 pub mod pipeline;
 pub mod report;
 pub mod source;
+mod sigbus;

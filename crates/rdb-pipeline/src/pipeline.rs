@@ -19,7 +19,7 @@ use crate::source::DumpFile;
 /// Errors of a pipeline run.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
-    /// A dump could not be opened.
+    /// A dump could not be opened, or was cut or rewritten while being read.
     #[error("{path}: {error}")]
     Open {
         /// The file.
@@ -245,9 +245,19 @@ fn run_file<S: Sink>(
 ) -> Result<FileSummary> {
     let path = dump.path().to_path_buf();
     let data = dump.data();
-    let decode_err = |error| PipelineError::Decode {
-        path: path.clone(),
-        error,
+    // A dump cut while being read decodes as zeros somewhere: say it was cut.
+    let changed = || {
+        dump.verify().map_err(|error| PipelineError::Open {
+            path: path.clone(),
+            error,
+        })
+    };
+    let decode_err = |error| match changed() {
+        Err(e) => e,
+        Ok(()) => PipelineError::Decode {
+            path: path.clone(),
+            error,
+        },
     };
     let mut scan = Decoder::with_options(data, options.decoder).map_err(decode_err)?;
     let file = Arc::new(FileInfo {
@@ -270,8 +280,10 @@ fn run_file<S: Sink>(
     // "the largest value plus a few chunks" instead of "the largest values, one per thread".
     let big_chunk = (options.chunk_bytes * 4).max(BIG_CHUNK);
     let commit = |chunk: Chunk, rx: mpsc::Receiver<Result<(S::Part, u64, u64)>>| -> Result<u64> {
-        let (part, kept, skipped) =
-            wait(&rx).ok_or_else(|| PipelineError::Sink("a worker stopped".into()))??;
+        let result = wait(&rx).ok_or_else(|| PipelineError::Sink("a worker stopped".into()))?;
+        // Nothing read after a cut reaches the sink.
+        changed()?;
+        let (part, kept, skipped) = result?;
         sink.commit(&chunk, part)?;
         let bytes = chunk.end - chunk.start;
         progress.bytes_done.fetch_add(bytes, Ordering::Relaxed);
@@ -346,6 +358,7 @@ fn run_file<S: Sink>(
         }
         Ok(eof)
     })?;
+    changed()?;
     sink.end_file(&file, &eof)?;
     // Header and EOF bytes belong to no chunk; count them once the file is done.
     progress

@@ -1,17 +1,24 @@
 //! Dump files, memory-mapped so the decoder borrows straight from the page cache.
 #![allow(unsafe_code)]
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
+
+use crate::sigbus::Watch;
 
 /// A dump file mapped into memory.
 #[derive(Debug)]
 pub struct DumpFile {
     path: PathBuf,
+    // Declared before `bytes`: the watch ends before the mapping is unmapped.
+    watch: Option<Watch>,
     bytes: Bytes,
+    /// The open file, its size and modification time when mapped (see [`DumpFile::verify`]).
+    opened: Option<(File, u64, (i64, i64))>,
 }
 
 #[derive(Debug)]
@@ -34,15 +41,41 @@ impl DumpFile {
     /// dump downloaded from `s3://...` keeps its URL).
     pub fn open_as(local: &Path, name: PathBuf) -> io::Result<Self> {
         let path = name;
-        let file = File::open(local)?;
-        let len = file.metadata()?.len();
+        // O_NONBLOCK: opening a FIFO with no writer must not hang before its type is seen.
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(local)?;
+        let meta = file.metadata()?;
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a directory; give the .rdb files in it or a glob",
+            ));
+        }
+        if !kind.is_file() {
+            let what = if kind.is_fifo() {
+                "a FIFO or pipe"
+            } else if kind.is_socket() {
+                "a socket"
+            } else {
+                "a device"
+            };
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("is {what}, not a regular file; save the dump to a file first"),
+            ));
+        }
+        let len = meta.len();
         let bytes = if len == 0 {
             Bytes::Empty
         } else {
             // SAFETY: the map is read-only and private to this process. A dump rewritten by
             // another process while mapped could change under us; the decoder bounds-checks
             // every read, so that yields a decoding error, never undefined behaviour in our
-            // code (the OS may raise SIGBUS if the file is truncated, as for any mmap reader).
+            // code. A dump truncated while mapped raises SIGBUS on the pages past its new
+            // end: `Watch` catches that (see sigbus.rs) and `verify` reports it.
             Bytes::Mapped(unsafe { Mmap::map(&file)? })
         };
         #[cfg(unix)]
@@ -50,14 +83,54 @@ impl DumpFile {
             // Sequential reads: let the kernel read ahead aggressively. Advisory only.
             let _ = m.advise(memmap2::Advice::Sequential);
         }
-        Ok(DumpFile { path, bytes })
+        let watch = match &bytes {
+            Bytes::Mapped(m) => Watch::new(m.as_ptr(), m.len()),
+            _ => None,
+        };
+        let stamp = (meta.mtime(), meta.mtime_nsec());
+        Ok(DumpFile {
+            path,
+            watch,
+            bytes,
+            opened: Some((file, len, stamp)),
+        })
+    }
+
+    /// Checks that the file was not cut or rewritten since it was opened, so what was read
+    /// is the dump and not zeros or a mix of two dumps. Cheap (one `fstat`): the pipeline
+    /// calls it before each chunk's output is used and at the end.
+    pub fn verify(&self) -> io::Result<()> {
+        let Some((file, len, stamp)) = &self.opened else {
+            return Ok(());
+        };
+        let now = file.metadata()?;
+        let cut = self.watch.as_ref().is_some_and(Watch::cut);
+        if cut || now.len() < *len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "was truncated while being read (now {} bytes, was {len}); \
+                     read it again once it is complete (copy dumps in use aside first)",
+                    now.len()
+                ),
+            ));
+        }
+        if now.len() != *len || (now.mtime(), now.mtime_nsec()) != *stamp {
+            return Err(io::Error::other(
+                "was modified while being read; read it again once it is complete \
+                 (copy dumps in use aside first)",
+            ));
+        }
+        Ok(())
     }
 
     /// A dump already in memory, named `name` in messages and summaries.
     pub fn from_vec(data: Vec<u8>, name: PathBuf) -> Self {
         DumpFile {
             path: name,
+            watch: None,
             bytes: Bytes::Owned(data),
+            opened: None,
         }
     }
 

@@ -131,6 +131,13 @@ impl Totals {
         self.elements += elements;
         self.size += size;
     }
+
+    fn merge(&mut self, other: &Totals) {
+        self.keys += other.keys;
+        self.memory += other.memory;
+        self.elements += other.elements;
+        self.size += other.size;
+    }
 }
 
 /// One of the biggest keys.
@@ -169,6 +176,76 @@ pub struct TopRow {
     pub size: u64,
     /// The memory estimate.
     pub memory: KeyMemory,
+}
+
+/// One chunk's share of the report: its totals and only its `n` biggest keys, so a chunk
+/// of a million tiny keys costs `n` rows, not a million.
+#[derive(Debug, Default)]
+pub struct TopPart {
+    /// The chunk's biggest keys with their place in the chunk (from 1), in no order.
+    rows: Vec<(u64, TopRow)>,
+    /// Keys in the chunk.
+    seen: u64,
+    /// Prefix totals in order of first appearance.
+    prefixes: Vec<(Vec<u8>, Totals)>,
+    prefix_at: HashMap<Vec<u8>, usize>,
+    types: Vec<(&'static str, Totals)>,
+    ttl: [Totals; 6],
+    total: Totals,
+}
+
+impl TopPart {
+    fn add(&mut self, options: &TopOptions, row: TopRow) {
+        let (memory, elements, size) = (row.memory.bytes, row.memory.elements, row.size);
+        self.total.add(memory, elements, size);
+        match self.types.iter_mut().find(|(t, _)| *t == row.data_type) {
+            Some((_, t)) => t.add(memory, elements, size),
+            None => {
+                let mut t = Totals::default();
+                t.add(memory, elements, size);
+                self.types.push((row.data_type, t));
+            }
+        }
+        self.ttl[ttl_bucket(row.expire_ms, options.now_ms)].add(memory, elements, size);
+        if let Some(p) = &options.prefixes {
+            let prefix = prefix_of(&row.key, &p.separator, p.depth);
+            match self.prefix_at.get(prefix) {
+                Some(&i) => self.prefixes[i].1.add(memory, elements, size),
+                None => {
+                    let mut t = Totals::default();
+                    t.add(memory, elements, size);
+                    self.prefix_at.insert(prefix.to_vec(), self.prefixes.len());
+                    self.prefixes.push((prefix.to_vec(), t));
+                }
+            }
+        }
+        self.seen += 1;
+        if options.n == 0 {
+            return;
+        }
+        self.rows.push((self.seen, row));
+        if self.rows.len() >= options.n.saturating_mul(2).max(64) {
+            self.keep_best(options);
+        }
+    }
+
+    /// Drops all but the `n` biggest rows (ties: the earlier wins, as in the report).
+    fn keep_best(&mut self, options: &TopOptions) {
+        let n = options.n;
+        if self.rows.len() <= n {
+            return;
+        }
+        let by = options.by;
+        let rank = |(order, r): &(u64, TopRow)| {
+            (
+                Reverse(by.of(r.memory.bytes, r.memory.elements, r.size)),
+                *order,
+            )
+        };
+        self.rows
+            .select_nth_unstable_by(n - 1, |a, b| rank(a).cmp(&rank(b)));
+        self.rows.truncate(n);
+    }
 }
 
 /// Heap entry: the metric, then file order reversed so that on ties the earlier key wins.
@@ -246,35 +323,63 @@ impl TopReport {
 
     /// Takes one key's figures.
     pub fn add(&mut self, row: &TopRow) {
-        let m = &row.memory;
-        let key = &row.key[..];
-        let (memory, elements, size) = (m.bytes, m.elements, row.size);
-        let data_type = row.data_type;
+        let (memory, elements, size) = (row.memory.bytes, row.memory.elements, row.size);
         self.total.add(memory, elements, size);
         self.types
-            .entry(data_type)
+            .entry(row.data_type)
             .or_default()
             .add(memory, elements, size);
         self.ttl[ttl_bucket(row.expire_ms, self.options.now_ms)].add(memory, elements, size);
         if let Some(p) = &self.options.prefixes {
-            let prefix = prefix_of(key, &p.separator, p.depth);
-            let tracked = self.prefixes.len();
-            match self.prefixes.get_mut(prefix) {
-                Some(t) => t.add(memory, elements, size),
-                None if tracked < MAX_PREFIXES => {
-                    let mut t = Totals::default();
-                    t.add(memory, elements, size);
-                    self.prefixes.insert(prefix.to_vec(), t);
-                }
-                None => self.other_prefixes.add(memory, elements, size),
-            }
+            let mut t = Totals::default();
+            t.add(memory, elements, size);
+            let prefix = prefix_of(&row.key, &p.separator, p.depth);
+            self.add_prefix(prefix, &t);
         }
         self.seen += 1;
+        self.rank(row, self.seen);
+    }
+
+    /// Takes a chunk's totals and biggest keys: the same result as adding its keys one by
+    /// one, since a key outside its chunk's `n` biggest cannot be among the `n` biggest.
+    pub fn add_part(&mut self, part: &TopPart) {
+        self.total.merge(&part.total);
+        for (t, totals) in &part.types {
+            self.types.entry(t).or_default().merge(totals);
+        }
+        for (bucket, totals) in self.ttl.iter_mut().zip(&part.ttl) {
+            bucket.merge(totals);
+        }
+        // First-seen order: the same prefixes are tracked as when keys come one by one.
+        for (prefix, totals) in &part.prefixes {
+            self.add_prefix(prefix, totals);
+        }
+        for (order, row) in &part.rows {
+            self.rank(row, self.seen + order);
+        }
+        self.seen += part.seen;
+    }
+
+    fn add_prefix(&mut self, prefix: &[u8], totals: &Totals) {
+        let tracked = self.prefixes.len();
+        match self.prefixes.get_mut(prefix) {
+            Some(t) => t.merge(totals),
+            None if tracked < MAX_PREFIXES => {
+                self.prefixes.insert(prefix.to_vec(), *totals);
+            }
+            None => self.other_prefixes.merge(totals),
+        }
+    }
+
+    /// Offers a key to the heap of the biggest; `order` is its place in file order (from 1).
+    fn rank(&mut self, row: &TopRow, order: u64) {
         if self.options.n == 0 {
             return;
         }
+        let m = &row.memory;
+        let (memory, elements, size) = (m.bytes, m.elements, row.size);
         let metric = self.options.by.of(memory, elements, size);
-        let order = Reverse(self.seen);
+        let order = Reverse(order);
         if self.heap.len() >= self.options.n {
             match self.heap.peek() {
                 Some(Reverse(min)) if (metric, order) > (min.metric, min.order) => {}
@@ -286,8 +391,8 @@ impl TopReport {
         }
         let entry = TopKey {
             db: row.db,
-            key: key.to_vec(),
-            data_type,
+            key: row.key.clone(),
+            data_type: row.data_type,
             encoding: m.encoding,
             memory,
             elements,
@@ -345,6 +450,7 @@ impl TopReport {
 /// pipeline's threads and ranked in file order.
 pub struct TopSink {
     models: FileModels,
+    options: TopOptions,
     report: Mutex<TopReport>,
 }
 
@@ -353,6 +459,7 @@ impl TopSink {
     pub fn new(options: TopOptions, model: ModelOptions, decoder: DecoderOptions) -> Self {
         TopSink {
             models: FileModels::new(model, decoder),
+            options: options.clone(),
             report: Mutex::new(TopReport::new(options)),
         }
     }
@@ -372,7 +479,7 @@ impl TopSink {
 }
 
 impl Sink for TopSink {
-    type Part = Vec<TopRow>;
+    type Part = TopPart;
 
     fn begin_file(&self, file: &PipelineFile, data: &[u8]) -> PipelineResult<()> {
         self.models.begin_file(file, data).map(|_| ())
@@ -383,28 +490,29 @@ impl Sink for TopSink {
         chunk: &Chunk,
         items: &mut dyn Iterator<Item = PipelineResult<rdb_format::Item<'a>>>,
         scratch: &mut Scratch,
-    ) -> PipelineResult<Vec<TopRow>> {
+    ) -> PipelineResult<TopPart> {
         let model = self.models.get(chunk.file.index)?;
-        let mut rows = Vec::new();
+        let mut part = TopPart::default();
         for_each_record(chunk, items, scratch, |r, key, scratch| {
-            rows.push(TopRow {
+            let row = TopRow {
                 db: r.db,
                 key: key.to_vec(),
                 data_type: r.data_type().as_str(),
                 expire_ms: r.expire_ms,
                 size: r.len,
                 memory: model.estimate(r, scratch)?,
-            });
+            };
+            part.add(&self.options, row);
             Ok(())
         })?;
-        Ok(rows)
+        part.keep_best(&self.options);
+        part.prefix_at = HashMap::new();
+        Ok(part)
     }
 
-    fn commit(&self, _chunk: &Chunk, rows: Vec<TopRow>) -> PipelineResult<()> {
+    fn commit(&self, _chunk: &Chunk, part: TopPart) -> PipelineResult<()> {
         let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner());
-        for row in &rows {
-            report.add(row);
-        }
+        report.add_part(&part);
         Ok(())
     }
 }
