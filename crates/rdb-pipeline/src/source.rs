@@ -96,6 +96,13 @@ impl DumpFile {
         })
     }
 
+    /// Whether a read past the file's (new) end was caught since it was opened: an atomic
+    /// load, cheap enough to ask before acting on each record (then [`DumpFile::verify`]
+    /// says what happened).
+    pub fn was_cut(&self) -> bool {
+        self.watch.as_ref().is_some_and(Watch::cut)
+    }
+
     /// Checks that the file was not cut or rewritten since it was opened, so what was read
     /// is the dump and not zeros or a mix of two dumps. Cheap (one `fstat`): the pipeline
     /// calls it before each chunk's output is used and at the end.

@@ -795,14 +795,24 @@ impl Reader {
         let mut last_checkpoint = Instant::now();
         for (fi, path) in self.files.iter().enumerate() {
             let fi = fi as u32;
-            let decode_err = |source| SeedError::Decode {
-                path: path.clone(),
-                source,
-            };
             let file = DumpFile::open(path).map_err(|source| SeedError::Open {
                 path: path.clone(),
                 source,
             })?;
+            // A dump cut or rewritten while mapped reads as zeros past its new end: say so
+            // rather than report (or send) what the zeros decode to.
+            let changed = || {
+                file.verify().err().map(|source| SeedError::Open {
+                    path: path.clone(),
+                    source,
+                })
+            };
+            let decode_err = |source| {
+                changed().unwrap_or_else(|| SeedError::Decode {
+                    path: path.clone(),
+                    source,
+                })
+            };
             let data = file.data();
             let decoder = Decoder::with_options(data, self.options.decoder).map_err(decode_err)?;
             let source = decoder.version();
@@ -812,7 +822,14 @@ impl Reader {
                 if self.shared.abort.load(Ordering::Relaxed) {
                     return Ok(());
                 }
-                let record = match item.map_err(decode_err)? {
+                let item = item.map_err(decode_err)?;
+                if file.was_cut() {
+                    return Err(changed().unwrap_or_else(|| SeedError::Open {
+                        path: path.clone(),
+                        source: std::io::Error::other("was truncated while being read"),
+                    }));
+                }
+                let record = match item {
                     Item::Record(r) => r,
                     Item::Function { code } => {
                         if fi == 0 || !st.summary.functions.is_empty() {
@@ -866,6 +883,9 @@ impl Reader {
                 )?;
                 scratch.reset();
                 st.summary.cursor = (fi, record.offset + record.len);
+            }
+            if let Some(e) = changed() {
+                return Err(e);
             }
             bytes_before += data.len() as u64;
             st.summary.bytes = bytes_before;
