@@ -365,3 +365,59 @@ fn connection_errors_are_clear() {
     assert!(stderr.contains("percent-encoded"), "{stderr}");
     assert!(!stderr.contains("p@ss"), "password shown: {stderr}");
 }
+
+/// Issue #12 item 6 for `seed`: a dump truncated while it is being read ends the seed with a
+/// clear error (exit 1), and nothing the zeros past the new end decode to (empty keys) is
+/// sent to the target.
+#[test]
+fn a_dump_truncated_while_seeding_is_an_error_and_sends_no_garbage() {
+    let src = Server::start(Kind::Redis70);
+    let mut scon = src.conn();
+    redis::cmd("DEBUG")
+        .arg("POPULATE")
+        .arg(500_000)
+        .arg("key")
+        .arg(100)
+        .query::<()>(&mut scon)
+        .unwrap();
+    let saved = src.save(&mut scon);
+    let dst = Server::start(Kind::Redis70);
+    let dump = dst.dir.join("in.rdb");
+    std::fs::copy(&saved, &dump).unwrap();
+    let mut con = dst.conn();
+    // The target holds writes, so the seed has mapped the dump but not read it all yet.
+    redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(20_000)
+        .arg("WRITE")
+        .query::<()>(&mut con)
+        .unwrap();
+    let url = dst.url();
+    let child = spawn_seed(&[dump.to_str().unwrap(), "--target", &url, "--quiet"]);
+    let maps = format!("/proc/{}/maps", child.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&maps)
+        .unwrap_or_default()
+        .contains("in.rdb")
+    {
+        assert!(Instant::now() < deadline, "the seed never mapped the dump");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&dump)
+        .unwrap()
+        .set_len(2 << 20)
+        .unwrap();
+    redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query::<()>(&mut con)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("in.rdb") && err.contains("truncated"), "{err}");
+    let empty: i64 = redis::cmd("EXISTS").arg("").query(&mut con).unwrap();
+    assert_eq!(empty, 0, "a key decoded from zeros reached the target");
+}
