@@ -343,6 +343,9 @@ impl Export {
                 });
             }
         }
+        // On disk before COMPLETE can be: after a power loss a COMPLETE manifest must not
+        // list files the kernel had not written yet. One syncfs, not an fsync per part file.
+        sync_filesystem(&self.dir).map_err(io(&self.dir))?;
         Ok(())
     }
 
@@ -398,7 +401,13 @@ fn write_manifest(dir: &Path, manifest: &Map<String, Json>) -> Result<(), Export
     let path = dir.join(MANIFEST);
     let tmp = dir.join(format!(".{MANIFEST}.tmp"));
     let text = serde_json::to_string_pretty(manifest).unwrap_or_default();
-    fs::write(&tmp, text + "\n").map_err(io(&tmp))?;
+    let mut f = File::create(&tmp).map_err(io(&tmp))?;
+    f.write_all((text + "\n").as_bytes()).map_err(io(&tmp))?;
+    if manifest.get("status").and_then(Json::as_str) == Some(Status::Complete.as_str()) {
+        // The last word of an export: on disk before the rename makes it visible.
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    drop(f);
     fs::rename(&tmp, &path).map_err(io(&path))
 }
 
@@ -449,6 +458,26 @@ fn try_flock(file: &File) -> std::io::Result<bool> {
     } else {
         Err(e)
     }
+}
+
+/// Flushes the filesystem holding `dir` (data and directory entries) to disk.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let d = File::open(dir)?;
+    // SAFETY: syncfs on a descriptor `d` owns for the duration of the call; no memory is
+    // passed.
+    if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
+    File::open(dir)?.sync_all()
 }
 
 #[cfg(not(unix))]
