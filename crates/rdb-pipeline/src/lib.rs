@@ -11,5 +11,5 @@ pub mod json;
 pub mod parquet;
 pub mod pipeline;
 pub mod report;
-pub mod source;
 mod sigbus;
+pub mod source;
