@@ -561,9 +561,11 @@ pub fn generate(spec: &FileSpec) -> Generated {
         if g.out.len() > MAX_FILE {
             break;
         }
+        // Redis and Valkey refuse database ids of i32::MAX and up (the decoder does too).
+        let id = u64::from(db.id % i32::MAX as u32);
         g.out.push(254);
-        g.st.len(u64::from(db.id), &mut g.out);
-        g.db = u64::from(db.id);
+        g.st.len(id, &mut g.out);
+        g.db = id;
         g.items.push(MItem::SelectDb(g.db));
         if let Some((a, b)) = db.resize {
             g.out.push(251);
