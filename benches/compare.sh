@@ -87,15 +87,17 @@ if [ -n "${BENCH_REV:-}" ]; then
         git archive "$rev" | tar -x -C "$SRC.tmp"
         mv "$SRC.tmp" "$SRC"
     fi
-    mkdir -p "$SRC/crates/rdb-pipeline/examples"
-    for ex in crc64 scan; do
-        [ -f "$SRC/crates/rdb-pipeline/examples/$ex.rs" ] \
-            || cp "$REPO/crates/rdb-pipeline/examples/$ex.rs" "$SRC/crates/rdb-pipeline/examples/"
-    done
+fi
+# The crc64/scan examples: in rdb-format (feature mmap) since the re-layout of issue 13, in
+# rdb-pipeline before.
+if [ -f "$SRC/crates/rdb-format/examples/scan.rs" ]; then
+    EXAMPLES_PKG=(-p rdb-format --features mmap)
+else
+    EXAMPLES_PKG=(-p rdb-pipeline)
 fi
 log "building rdb-convert and the crc64/scan examples (release) in $SRC"
 (cd "$SRC" && CARGO_TARGET_DIR="$TARGET" cargo build --release -q -p rdb-cli \
-    && CARGO_TARGET_DIR="$TARGET" cargo build --release -q -p rdb-pipeline --example crc64 --example scan)
+    && CARGO_TARGET_DIR="$TARGET" cargo build --release -q "${EXAMPLES_PKG[@]}" --example crc64 --example scan)
 for b in rdb-convert examples/crc64 examples/scan; do
     cp "$TARGET/release/$b" "$CACHE/bin/"
 done

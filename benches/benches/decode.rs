@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use rdb_benches::{bench_file, full_decode, scan};
+use rdb_export::json::{JsonOptions, JsonWriter};
 use rdb_format::{crc64, Decoder, DecoderOptions};
-use rdb_pipeline::json::{JsonOptions, JsonWriter};
 
 fn decode(c: &mut Criterion) {
     let path = bench_file();

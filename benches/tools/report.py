@@ -231,7 +231,7 @@ def main():
         "  then 3 measured; peak RSS is its VmHWM at that moment. Then SIGKILL (no save).",
         "- redis-rdb-tools reads RDB ≤ 9 only, so it reads the Redis 6.2 dump of the same keyspace",
         "  (`NAME-r62.rdb`, same commands, ziplist encodings; within 1 % of the size).",
-        "- `crc64` and `scan` are examples in `crates/rdb-pipeline/examples/` (they map the file",
+        "- `crc64` and `scan` are examples in `crates/rdb-format/examples/` (they map the file",
         "  like rdb-convert): `crc64` checksums the file; `scan` walks records skipping values",
         "  (verifying the CRC unless `--no-crc`), or decodes every element with `--decode`.",
         "",

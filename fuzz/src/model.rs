@@ -249,6 +249,7 @@ pub fn value(v: Value<'_>) -> Result<MValue, Error> {
                 groups,
             })
         }
+        _ => unreachable!("a value kind the fuzz model does not know: teach it"),
     })
 }
 
@@ -319,6 +320,7 @@ pub fn observe(data: &[u8], options: DecoderOptions) -> Result<(Version, Vec<MIt
                 checksum: e.checksum,
                 trailing_bytes: e.trailing_bytes,
             },
+            _ => unreachable!("an item kind the fuzz model does not know: teach it"),
         };
         items.push(m);
         scratch.reset();

@@ -233,6 +233,7 @@ pub fn walk_value(v: Value<'_>, budget: &mut Budget<'_>) -> Result<(), Error> {
                 })
             })
         }
+        _ => unreachable!("a value kind the fuzz walk does not know: teach it"),
     }
 }
 
@@ -343,6 +344,7 @@ fn visit_item(item: &Item<'_>, scratch: &mut Scratch, out: &mut Outcome) -> Resu
             out.visited += budget.used();
         }
         Item::SelectDb { .. } | Item::ResizeDb { .. } | Item::SlotInfo { .. } | Item::Eof(_) => {}
+        _ => unreachable!("an item kind the fuzz walk does not know: teach it"),
     }
     Ok(())
 }
@@ -601,6 +603,7 @@ fn picture(v: Value<'_>) -> Result<Picture, Error> {
             p.stream_v2 = Some(v2);
             p.stream_v3 = Some(v3);
         }
+        _ => unreachable!("a value kind the fuzz model does not know: teach it"),
     }
     if sort {
         p.elements.sort();
@@ -822,6 +825,7 @@ pub fn lzf(data: &[u8]) {
             assert_eq!(expected, declared);
             assert!(produced < expected);
         }
+        Err(e) => panic!("an LZF error the fuzz walk does not know: {e:?}"),
     }
     // The same as a plain, byte-at-a-time reading of the format (liblzf's `lzf_d.c`), which
     // the decoder's fast paths (over-long literal copies, 8-byte back-reference chunks) must not

@@ -10,10 +10,10 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use rdb_export::export::{self, Export, Status};
+use rdb_export::json::{checksum_warning, JsonOptions, JsonSink};
+use rdb_export::parquet::{Compression, ParquetOptions, ParquetSink};
 use rdb_format::{DecoderOptions, Eof};
-use rdb_pipeline::export::{self, Export, Status};
-use rdb_pipeline::json::{checksum_warning, JsonOptions, JsonSink};
-use rdb_pipeline::parquet::{Compression, ParquetOptions, ParquetSink};
 use rdb_pipeline::pipeline::{self, FileSummary, PipelineError, PipelineOptions, Progress};
 use serde_json::json;
 

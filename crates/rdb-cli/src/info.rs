@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use rdb_format::Decoder;
 use rdb_pipeline::pipeline::Inputs;
-use rdb_pipeline::report::info::{self, ChecksumStatus};
+use rdb_report::info::{self, ChecksumStatus};
 
 use crate::filter_args::FilterArgs;
 use crate::memory::InputArgs;

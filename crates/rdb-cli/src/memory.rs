@@ -5,12 +5,12 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use rdb_export::json::checksum_warning;
 use rdb_format::{DecoderOptions, Eof};
-use rdb_pipeline::json::checksum_warning;
 use rdb_pipeline::pipeline::{self, FileSummary, PipelineOptions, Progress, Sink};
-use rdb_pipeline::report::memory::{MemorySink, ModelOptions, Server};
-use rdb_pipeline::report::memory_parquet::MemoryParquetSink;
-use rdb_pipeline::report::Allocator;
+use rdb_report::memory::{MemorySink, ModelOptions, Server};
+use rdb_report::memory_parquet::MemoryParquetSink;
+use rdb_report::Allocator;
 
 use crate::filter_args::FilterArgs;
 use crate::output::write_atomically;

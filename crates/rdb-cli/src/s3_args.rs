@@ -7,9 +7,9 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use rdb_pipeline::export::MANIFEST;
+use rdb_export::export::MANIFEST;
+use rdb_format::DumpFile;
 use rdb_pipeline::pipeline::{Inputs, PipelineError};
-use rdb_pipeline::source::DumpFile;
 use rdb_s3::{
     local_name, mark_failed, set_status, Downloaded, Fetched, ObjectInfo, Prefetcher, S3Config,
     S3Error, S3Options, S3Url, SpoolDir, Sse, Target, UploadItem, S3,
@@ -532,7 +532,7 @@ pub fn parquet_to_s3(
         std::fs::read(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
     let json: serde_json::Value =
         serde_json::from_slice(&text).with_context(|| format!("reading {}", manifest.display()))?;
-    let (files, _) = rdb_pipeline::export::listed(&json)
+    let (files, _) = rdb_export::export::listed(&json)
         .map_err(anyhow::Error::msg)?
         .context("internal: the staged manifest lists no files")?;
     if let (Some(old), Some(old_files)) = (&old, old_files) {
@@ -575,7 +575,7 @@ pub fn parquet_to_s3(
 fn old_listed(manifest: &[u8], url: &S3Url) -> Result<Vec<String>> {
     let json: serde_json::Value = serde_json::from_slice(manifest)
         .map_err(|e| anyhow::anyhow!("{url}: not an export manifest ({e}); nothing was deleted: remove it, then export again"))?;
-    match rdb_pipeline::export::listed(&json) {
+    match rdb_export::export::listed(&json) {
         Ok(Some((files, _))) => Ok(files),
         Ok(None) if matches!(json["status"].as_str(), Some("FAILED" | "CANCELED")) => {
             Ok(Vec::new())

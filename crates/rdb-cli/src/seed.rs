@@ -6,10 +6,10 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rdb_cluster::seed::{seed_blocking, Progress, SeedOptions, SeedReport};
+use rdb_cluster::target::TlsOptions;
+use rdb_cluster::OnUnsupported;
 use rdb_format::DecoderOptions;
-use rdb_seed::seed::{seed_blocking, Progress, SeedOptions, SeedReport};
-use rdb_seed::target::TlsOptions;
-use rdb_seed::OnUnsupported;
 
 use crate::filter_args::FilterArgs;
 

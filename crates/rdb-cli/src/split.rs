@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
+use rdb_cluster::slot::SlotLayout;
+use rdb_cluster::split::{split, SplitError, SplitOptions, SplitReport};
+use rdb_cluster::target::cluster_layout_blocking;
+use rdb_cluster::OnUnsupported;
+use rdb_format::DumpFile;
 use rdb_format::{Decoder, DecoderOptions, Flavor, Version};
-use rdb_pipeline::source::DumpFile;
-use rdb_seed::slot::SlotLayout;
-use rdb_seed::split::{split, SplitError, SplitOptions, SplitReport};
-use rdb_seed::target::cluster_layout_blocking;
-use rdb_seed::OnUnsupported;
 
 use crate::filter_args::FilterArgs;
 use crate::output::{commit_all, refuse_input_as_output, Pending};

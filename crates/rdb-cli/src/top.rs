@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use rdb_format::DumpFile;
 use rdb_pipeline::pipeline::{self, Progress};
-use rdb_pipeline::report::top::{PrefixOptions, TopBy, TopOptions, TopSink};
-use rdb_pipeline::report::{now_ms, DumpHeader};
-use rdb_pipeline::source::DumpFile;
+use rdb_report::top::{PrefixOptions, TopBy, TopOptions, TopSink};
+use rdb_report::{now_ms, DumpHeader};
 
 use crate::filter_args::FilterArgs;
 use crate::memory::{pipeline_options, warn_about, InputArgs, ModelArgs};

@@ -26,8 +26,8 @@ use common::fill::{fill, now_ms, C};
 use common::server::Options;
 use common::{Kind, Server};
 use rdb_format::{Decoder, Item, Scratch};
-use rdb_pipeline::report::memory::{KeyMemory, MemoryModel, ModelOptions};
-use rdb_pipeline::report::{Allocator, DumpHeader};
+use rdb_report::memory::{KeyMemory, MemoryModel, ModelOptions};
+use rdb_report::{Allocator, DumpHeader};
 use redis::{Connection, Value};
 use serde_json::Value as J;
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use common::cluster::{rdb_convert, rdb_convert_ok, Cluster, Proc};
 use common::server::{Kind, Options, Server};
 use common::servers_diff::{caps_of, diff, read_all, read_key, KeyData};
-use rdb_seed::slot::key_slot;
+use rdb_cluster::slot::key_slot;
 
 /// Fill a `source` server, SAVE, seed a fresh `target`, compare everything.
 fn seed_and_compare(source: Kind, target: Kind, may_be_missing: fn(&KeyData) -> bool) {

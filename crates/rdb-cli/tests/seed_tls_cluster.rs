@@ -11,7 +11,7 @@ mod common {
 
 use common::cluster::{rdb_convert, rdb_convert_ok, Cluster};
 use common::server::{Kind, Server, TlsServer};
-use rdb_seed::slot::key_slot;
+use rdb_cluster::slot::key_slot;
 
 /// Issue #12 item 4: `rediss://` works (it panicked: rustls had no crypto provider), with
 /// redis-cli's flags --cacert, --cert, --insecure (and --tls-key for the client key).

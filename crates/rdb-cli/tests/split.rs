@@ -26,7 +26,7 @@ use std::process::Command;
 use common::cluster::rdb_convert_ok;
 use common::server::{server_binary, Kind, Options, Server};
 use common::servers_diff::{diff, read_all};
-use rdb_seed::slot::{key_slot, SlotLayout};
+use rdb_cluster::slot::{key_slot, SlotLayout};
 
 fn out_dir(name: &str) -> PathBuf {
     let d =

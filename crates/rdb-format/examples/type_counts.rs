@@ -29,6 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Value::ZSet(members) => members.count() as u64,
                     Value::Hash(fields) => fields.count() as u64,
                     Value::Stream(stream) => stream.entries().count() as u64,
+                    _ => 1,
                 };
                 let slot = counts
                     .entry((record.data_type().as_str(), record.encoding.as_str()))

@@ -38,6 +38,7 @@ impl Default for DecoderOptions {
 
 /// What became of the file's checksum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Checksum {
     /// Computed and equal to the stored value.
     Verified(u64),
@@ -105,6 +106,7 @@ impl<'a> Record<'a> {
 
 /// One thing found in the dump, in file order.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Item<'a> {
     /// An auxiliary field (`redis-ver`, `ctime`, ...). Keys may repeat.
     Aux {

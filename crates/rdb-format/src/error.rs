@@ -21,6 +21,7 @@ pub struct Error {
 
 /// The kinds of [`Error`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// The input ended in the middle of an element.
     #[error("unexpected end of input")]

@@ -32,7 +32,8 @@
 //! # Ok::<(), rdb_format::Error>(())
 //! ```
 #![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// Only the `mmap` feature's module maps files and handles SIGBUS; the decoder is safe code.
+#![deny(unsafe_code)]
 
 pub mod consts;
 mod crc;
@@ -42,6 +43,8 @@ mod error;
 mod intset;
 mod listpack;
 pub mod lzf;
+#[cfg(feature = "mmap")]
+mod mmap;
 mod module;
 mod parse;
 mod quicklist;
@@ -58,6 +61,8 @@ pub use crate::decoder::{Checksum, Decoder, DecoderOptions, Eof, Item, Record};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::intset::Intset;
 pub use crate::listpack::Listpack;
+#[cfg(feature = "mmap")]
+pub use crate::mmap::DumpFile;
 pub use crate::module::{Module, ModuleId};
 pub use crate::quicklist::Quicklist;
 pub use crate::stream::{

@@ -7,6 +7,7 @@ use std::fmt;
 
 /// Why LZF data could not be decompressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LzfError {
     /// The compressed data ends inside an instruction.
     Truncated {

@@ -24,6 +24,7 @@ use crate::value::{Encoding, Type, Value};
 
 /// The outcome of a validation that found nothing corrupt.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// The value is valid.
     Valid,

@@ -19,6 +19,7 @@ use crate::zipmap::Zipmap;
 
 /// The Redis data type of a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Type {
     /// String.
     String,
@@ -54,6 +55,7 @@ impl Type {
 /// The on-disk encoding of a value: one per RDB type byte, named after Redis's `RDB_TYPE_*`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
+#[non_exhaustive]
 pub enum Encoding {
     String,
     List,
@@ -296,6 +298,7 @@ pub(crate) fn parse_f64(text: &[u8]) -> Option<f64> {
 
 /// A decoded value. Collections are lazy iterators over the dump's bytes.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Value<'b> {
     /// A string.
     String(Str<'b>),

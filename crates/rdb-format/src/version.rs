@@ -8,6 +8,7 @@ use crate::parse::{fail, PResult};
 
 /// Which server family wrote the file; some type and opcode bytes mean different things.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Flavor {
     /// `REDIS` magic (Redis, and Valkey before 9).
     Redis,

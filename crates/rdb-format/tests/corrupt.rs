@@ -80,6 +80,7 @@ fn walk(data: &[u8], verify: bool) -> Result<u64, rdb_format::Error> {
                         }
                     }
                 }
+                _ => visited += 1,
             }
             scratch.reset();
         }

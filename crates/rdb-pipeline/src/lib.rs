@@ -1,15 +1,10 @@
-//! Sources and sinks on top of [`rdb_format`]: memory-mapped dump files ([`source`]) and the
-//! NDJSON writer ([`json`]).
+//! The engine: dumps ([`rdb_format::DumpFile`]) cut into chunks at record boundaries, the
+//! [`filter::Filter`] applied, chunks converted in parallel by a [`pipeline::Sink`] and
+//! committed in file order ([`pipeline`]).
 //!
-//! A [`source::DumpFile`] maps a dump; [`json::JsonWriter`] turns the decoder's items into one
-//! JSON object per line, streaming, with memory bounded by the largest single value.
+//! Sinks live in other crates: `rdb-export` (NDJSON, Parquet), `rdb-report` (info, top,
+//! memory).
 #![deny(missing_docs)]
 
-pub mod export;
 pub mod filter;
-pub mod json;
-pub mod parquet;
 pub mod pipeline;
-pub mod report;
-mod sigbus;
-pub mod source;

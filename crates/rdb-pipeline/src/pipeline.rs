@@ -14,7 +14,7 @@ use std::sync::{mpsc, Arc};
 use rdb_format::{Checksum, Decoder, DecoderOptions, Eof, Item, Record, Scratch, Version};
 
 use crate::filter::Filter;
-use crate::source::DumpFile;
+use rdb_format::DumpFile;
 
 /// Errors of a pipeline run.
 #[derive(Debug, thiserror::Error)]
@@ -457,77 +457,4 @@ fn keep(filter: &Filter, r: &Record<'_>, scratch: &Scratch) -> rdb_format::Resul
     let mut key = Vec::new();
     r.key.decode(scratch)?.write_to(&mut key);
     Ok(filter.matches_key(&key))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::parquet::{ParquetOptions, ParquetSink};
-
-    /// Cancels the run once the first chunk has committed.
-    struct CancelAfterFirst<'p> {
-        inner: ParquetSink,
-        progress: &'p Progress,
-    }
-
-    impl Sink for CancelAfterFirst<'_> {
-        type Part = <ParquetSink as Sink>::Part;
-        fn process<'a>(
-            &self,
-            chunk: &Chunk,
-            items: &mut dyn Iterator<Item = Result<Item<'a>>>,
-            scratch: &mut Scratch,
-        ) -> Result<Self::Part> {
-            self.inner.process(chunk, items, scratch)
-        }
-        fn commit(&self, chunk: &Chunk, part: Self::Part) -> Result<()> {
-            self.inner.commit(chunk, part)?;
-            self.progress.cancel.store(true, Ordering::Relaxed);
-            Ok(())
-        }
-        fn abort(&self) {
-            self.inner.abort()
-        }
-    }
-
-    fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    out.push(p);
-                }
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn cancel_removes_every_part_file() {
-        let dump = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../testdata/corpus/redis-rdb-cli/all.rdb");
-        let dir = std::env::temp_dir().join(format!("rdb-cancel-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let progress = Progress::default();
-        let sink = CancelAfterFirst {
-            inner: ParquetSink::new(&dir, ParquetOptions::default()),
-            progress: &progress,
-        };
-        let options = PipelineOptions {
-            chunk_bytes: 4096,
-            ..PipelineOptions::default()
-        };
-        let r = run(&[dump], &options, &sink, &progress);
-        assert!(matches!(r, Err(PipelineError::Canceled)), "{r:?}");
-        assert!(
-            files_under(&dir).is_empty(),
-            "left behind: {:?}",
-            files_under(&dir)
-        );
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 }

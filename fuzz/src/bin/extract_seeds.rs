@@ -174,6 +174,7 @@ fn type_byte(enc: Encoding) -> u8 {
         HashMetadata => 24,
         HashListpackEx => 25,
         StreamListpacks4 => 26,
+        _ => unreachable!("an encoding this tool does not know: teach it"),
     }
 }
 

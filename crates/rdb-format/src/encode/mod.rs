@@ -70,6 +70,7 @@ use crate::version::{Flavor, Version};
 
 /// Why a value or file could not be written.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// The target version cannot hold this value.
     #[error("{what} cannot be written for {target}: {why}")]

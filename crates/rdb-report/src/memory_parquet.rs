@@ -30,8 +30,8 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use rdb_format::{DecoderOptions, Record, Scratch};
 
-use super::memory::{for_each_record, FileModels, KeyMemory, MemoryModel, ModelOptions};
-use crate::pipeline::{Chunk, FileInfo as PipelineFile, PipelineError, Result, Sink};
+use crate::memory::{for_each_record, FileModels, KeyMemory, MemoryModel, ModelOptions};
+use rdb_pipeline::pipeline::{Chunk, FileInfo as PipelineFile, PipelineError, Result, Sink};
 
 /// The report's schema.
 pub fn memory_schema() -> SchemaRef {

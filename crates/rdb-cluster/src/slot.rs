@@ -48,7 +48,7 @@ pub fn hash_tag(key: &[u8]) -> &[u8] {
 /// The hash slot of `key`.
 ///
 /// ```
-/// use rdb_seed::slot::key_slot;
+/// use rdb_cluster::slot::key_slot;
 /// assert_eq!(key_slot(b"foo"), 12182);
 /// assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
 /// ```

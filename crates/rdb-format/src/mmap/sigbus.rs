@@ -3,7 +3,7 @@
 //! Reading a mapped page past the new end of a truncated file raises SIGBUS, which kills
 //! the process with no message and leaves its outputs half done. The handler here maps
 //! zero-filled memory over the rest of the mapping and marks it as cut; the reader then
-//! sees zeros, and [`crate::source::DumpFile::verify`] turns that into an error before any
+//! sees zeros, and [`super::DumpFile::verify`] turns that into an error before any
 //! of it is used. A SIGBUS outside every registered mapping is handed back to the previous
 //! handler (Rust's stack-overflow report, or the default action).
 #![allow(unsafe_code)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
-use crate::sigbus::Watch;
+use super::sigbus::Watch;
 
 /// A dump file mapped into memory.
 #[derive(Debug)]

@@ -9,7 +9,7 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use rdb_format::{Str, StreamId};
 
-use crate::pipeline::{PipelineError, Result};
+use rdb_pipeline::pipeline::{PipelineError, Result};
 
 /// The tables, in the order they are listed in manifests.
 pub const TABLES: [&str; 14] = [

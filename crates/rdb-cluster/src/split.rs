@@ -242,6 +242,8 @@ pub fn split<W: Write>(
                                 source,
                             })
                         }
+                        // Verdicts added later are not a reason to leave a key out.
+                        Ok(_) => {}
                     }
                     key_buf.clear();
                     key_buf.extend_from_slice(&db.to_le_bytes());

@@ -8,7 +8,7 @@
 //! Prints the CRC of everything but the last 8 bytes (where a dump stores its checksum) and
 //! those 8 bytes read as the stored checksum, so a dump shows two equal numbers.
 
-use rdb_pipeline::source::DumpFile;
+use rdb_format::DumpFile;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut any = false;

@@ -10,9 +10,9 @@ use std::io::{self, Write};
 
 use rdb_format::{Checksum, Decoder, Encoding, ErrorKind, Item, Record, Scratch, Type, Version};
 
-use super::memory::module_type_name;
-use super::{human_bytes, iso_time, json_bytes, json_str, now_ms, printable, ReportError};
-use crate::filter::Filter;
+use crate::memory::module_type_name;
+use crate::{human_bytes, iso_time, json_bytes, json_str, now_ms, printable, ReportError};
+use rdb_pipeline::filter::Filter;
 
 /// What became of a file's checksum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub enum ChecksumStatus {
     NotVerified(u64),
     /// RDB before version 5 has none.
     Absent,
+    /// A state this build of the report does not know.
+    Unknown,
     /// Stored and computed values differ.
     Mismatch {
         /// The value in the file.
@@ -41,6 +43,7 @@ impl ChecksumStatus {
             ChecksumStatus::NotComputed => "not computed",
             ChecksumStatus::NotVerified(_) => "not verified",
             ChecksumStatus::Absent => "absent",
+            ChecksumStatus::Unknown => "unknown",
             ChecksumStatus::Mismatch { .. } => "mismatch",
         }
     }
@@ -273,9 +276,12 @@ impl InfoReport {
                     Checksum::NotComputed => ChecksumStatus::NotComputed,
                     Checksum::NotVerified(c) => ChecksumStatus::NotVerified(c),
                     Checksum::Absent => ChecksumStatus::Absent,
+                    _ => ChecksumStatus::Unknown,
                 });
             }
             Item::SlotInfo { .. } | Item::SlotImport { .. } => {}
+            // Items added to the format later say nothing this report counts.
+            _ => {}
         }
         Ok(())
     }

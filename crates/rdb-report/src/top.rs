@@ -14,9 +14,9 @@ use std::sync::Mutex;
 
 use rdb_format::{DecoderOptions, Record, Scratch};
 
-use super::memory::{for_each_record, FileModels, KeyMemory, MemoryModel, ModelOptions};
-use super::{human_bytes, iso_time, json_bytes, json_str, printable};
-use crate::pipeline::{Chunk, FileInfo as PipelineFile, Result as PipelineResult, Sink};
+use crate::memory::{for_each_record, FileModels, KeyMemory, MemoryModel, ModelOptions};
+use crate::{human_bytes, iso_time, json_bytes, json_str, printable};
+use rdb_pipeline::pipeline::{Chunk, FileInfo as PipelineFile, Result as PipelineResult, Sink};
 
 /// Distinct prefixes tracked; keys of further prefixes are totalled under `(other)`.
 pub const MAX_PREFIXES: usize = 1_000_000;

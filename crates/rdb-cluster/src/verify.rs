@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use rdb_format::DumpFile;
 use rdb_format::{DecoderOptions, Scratch, Value, Version};
-use rdb_pipeline::source::DumpFile;
 use redis::aio::MultiplexedConnection;
 use redis::Value as R;
 
@@ -327,6 +327,13 @@ fn from_dump(v: Value<'_>) -> rdb_format::Result<Owned> {
             Owned::Stream(entries)
         }
         Value::Module(m) => Owned::Module(m.id.name()),
+        _ => {
+            return Err(rdb_format::Error::new(
+                0,
+                "value",
+                rdb_format::ErrorKind::Invalid("a kind of value this build does not know".into()),
+            ))
+        }
     })
 }
 

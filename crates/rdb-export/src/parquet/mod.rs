@@ -34,7 +34,7 @@ use record::{record, RowError};
 pub use schema::TABLES;
 use schema::{Builder, Row, Table};
 
-use crate::pipeline::{Chunk, FileInfo, PipelineError, Result, Sink};
+use rdb_pipeline::pipeline::{Chunk, FileInfo, PipelineError, Result, Sink};
 
 /// Column compression.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -10,8 +10,8 @@
 //! every value (strings LZF-decompressed, collections iterated). Prints the key and element
 //! counts.
 
+use rdb_format::DumpFile;
 use rdb_format::{Decoder, DecoderOptions, Item, Scratch, Value};
-use rdb_pipeline::source::DumpFile;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut verify_checksum = true;
@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         }
                         n
                     }
+                    _ => 1,
                 };
                 scratch.reset();
             }

@@ -4,7 +4,7 @@ use rdb_format::{HashEntry, Record, Scratch, Value};
 
 use super::schema::{id_parts, Table};
 use super::ChunkTables;
-use crate::pipeline::PipelineError;
+use rdb_pipeline::pipeline::PipelineError;
 
 pub(super) enum RowError {
     Decode(rdb_format::Error),
@@ -169,6 +169,14 @@ pub(super) fn record(
                     .i64(Some(m.id.version() as i64))
                     .raw(m.raw);
             })?;
+        }
+        _ => {
+            return Err(rdb_format::Error::new(
+                r.value_offset,
+                "value",
+                rdb_format::ErrorKind::Invalid("a kind of value this build does not know".into()),
+            )
+            .into())
         }
     }
     let type_name = r.data_type().as_str();

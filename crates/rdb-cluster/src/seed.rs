@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdb_format::encode::{self, copyable, dump_payload, encode_value, type_byte, EncodeError};
+use rdb_format::DumpFile;
 use rdb_format::{Decoder, DecoderOptions, Item, Record, Scratch, Str, Type, Value, Version};
 use rdb_pipeline::filter::Filter;
-use rdb_pipeline::source::DumpFile;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::mpsc;
 
@@ -1500,6 +1500,7 @@ fn encode_value_checked(
         Value::List(_) => encode::list(std::iter::empty(), target, out),
         Value::Set(_) => encode::set(std::iter::empty(), target, out),
         Value::ZSet(_) => encode::zset(std::iter::empty(), target, out),
+        _ => encode_value(v, target, out),
     }
 }
 

@@ -26,7 +26,7 @@ use rdb_format::Checksum;
 use serde_json::{json, Map, Value as Json};
 
 use crate::parquet::{PartFile, TABLES};
-use crate::pipeline::{FileSummary, Progress};
+use rdb_pipeline::pipeline::{FileSummary, Progress};
 
 /// The manifest's file name.
 pub const MANIFEST: &str = "export_info.json";
@@ -262,6 +262,7 @@ impl Export {
                 }
                 Checksum::NotVerified(_) => "not verified",
                 Checksum::Absent => "absent (RDB < 5)",
+                _ => "unknown",
             };
             if s.trailing_bytes > 0 {
                 self.warnings.push(format!(

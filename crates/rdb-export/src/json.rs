@@ -11,7 +11,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use crate::pipeline::{Chunk, PipelineError, Result as PipelineResult, Sink};
+use rdb_pipeline::pipeline::{Chunk, PipelineError, Result as PipelineResult, Sink};
 
 use rdb_format::{
     Checksum, Decoder, Eof, HashEntry, Idmp, Item, Record, Scratch, Str, Stream, StreamId, Value,
@@ -159,6 +159,8 @@ impl<W: Write> Out<W> {
             | Item::ResizeDb { .. }
             | Item::SlotInfo { .. }
             | Item::SlotImport { .. } => {}
+            // Items added to the format later carry no key: nothing to write.
+            _ => {}
         }
         Ok(None)
     }
@@ -290,6 +292,16 @@ impl<W: Write> Out<W> {
                 b.extend_from_slice(b",\"raw\":");
                 base64_object(b, m.raw);
                 b.push(b'}');
+            }
+            _ => {
+                return Err(rdb_format::Error::new(
+                    r.value_offset,
+                    "value",
+                    rdb_format::ErrorKind::Invalid(
+                        "a kind of value this build does not know".into(),
+                    ),
+                )
+                .into())
             }
         }
         self.buf.extend_from_slice(b"}\n");
@@ -694,6 +706,7 @@ pub fn checksum_warning(eof: &Eof) -> Option<&'static str> {
         Checksum::NotComputed => Some("checksum not computed (the server ran with rdbchecksum no)"),
         Checksum::NotVerified(_) => Some("checksum not verified"),
         Checksum::Verified(_) | Checksum::Absent => None,
+        _ => Some("checksum state unknown"),
     }
 }
 
@@ -943,15 +956,16 @@ mod tests {
         }
         let sequential = sequential.finish().unwrap();
 
-        let options = crate::pipeline::PipelineOptions {
+        let options = rdb_pipeline::pipeline::PipelineOptions {
             chunk_bytes: 1,
             ..Default::default()
         };
-        let progress = crate::pipeline::Progress::default();
+        let progress = rdb_pipeline::pipeline::Progress::default();
         for spill_at in [SPILL_AT, 4096, 1] {
             let sink =
                 JsonSink::new(Vec::new(), JsonOptions::default()).with_spill_threshold(spill_at);
-            crate::pipeline::run(std::slice::from_ref(&path), &options, &sink, &progress).unwrap();
+            rdb_pipeline::pipeline::run(std::slice::from_ref(&path), &options, &sink, &progress)
+                .unwrap();
             let out = sink.finish().unwrap();
             assert!(out == sequential, "spill at {spill_at}: output differs");
         }

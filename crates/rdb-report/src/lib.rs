@@ -1,4 +1,4 @@
-//! Reports about a dump: what is in it ([`info`]), what each key costs in a running server
+//! Reports about dumps, sinks of the `rdb-pipeline` engine: what is in a dump ([`info`]), what each key costs in a running server
 //! ([`memory`]), and which keys, prefixes and expiry ranges hold the memory ([`top`]).
 //!
 //! Each report is fed one item or record at a time and produces its output at the end, so
@@ -14,7 +14,7 @@
 //! ```no_run
 //! use rdb_format::{Decoder, DecoderOptions};
 //! use rdb_pipeline::filter::Filter;
-//! use rdb_pipeline::report::{memory::{MemoryCsv, MemoryModel, ModelOptions}, scan_keys, DumpHeader};
+//! use rdb_report::{memory::{MemoryCsv, MemoryModel, ModelOptions}, scan_keys, DumpHeader};
 //!
 //! let data = std::fs::read("dump.rdb")?;
 //! let header = DumpHeader::read(&data, DecoderOptions::default())?;
@@ -33,7 +33,7 @@ use std::io;
 
 use rdb_format::{Decoder, DecoderOptions, Eof, Item, Record, Scratch, Version};
 
-use crate::filter::Filter;
+use rdb_pipeline::filter::Filter;
 
 pub mod alloc;
 pub mod info;
@@ -263,7 +263,7 @@ pub(crate) fn json_bytes(out: &mut Vec<u8>, b: &[u8]) {
         Ok(s) => json_str(out, s),
         Err(_) => {
             out.extend_from_slice(b"{\"base64\":\"");
-            crate::json::base64(out, b);
+            rdb_export::json::base64(out, b);
             out.extend_from_slice(b"\"}");
         }
     }

@@ -1,0 +1,75 @@
+//! A canceled Parquet export leaves no part file behind.
+
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use rdb_export::parquet::{ParquetOptions, ParquetSink};
+use rdb_format::{Item, Scratch};
+use rdb_pipeline::pipeline::{run, Chunk, PipelineError, PipelineOptions, Progress, Result, Sink};
+
+/// Cancels the run once the first chunk has committed.
+struct CancelAfterFirst<'p> {
+    inner: ParquetSink,
+    progress: &'p Progress,
+}
+
+impl Sink for CancelAfterFirst<'_> {
+    type Part = <ParquetSink as Sink>::Part;
+    fn process<'a>(
+        &self,
+        chunk: &Chunk,
+        items: &mut dyn Iterator<Item = Result<Item<'a>>>,
+        scratch: &mut Scratch,
+    ) -> Result<Self::Part> {
+        self.inner.process(chunk, items, scratch)
+    }
+    fn commit(&self, chunk: &Chunk, part: Self::Part) -> Result<()> {
+        self.inner.commit(chunk, part)?;
+        self.progress.cancel.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+    fn abort(&self) {
+        self.inner.abort()
+    }
+}
+
+fn files_under(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn cancel_removes_every_part_file() {
+    let dump = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/corpus/redis-rdb-cli/all.rdb");
+    let dir = std::env::temp_dir().join(format!("rdb-cancel-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let progress = Progress::default();
+    let sink = CancelAfterFirst {
+        inner: ParquetSink::new(&dir, ParquetOptions::default()),
+        progress: &progress,
+    };
+    let options = PipelineOptions {
+        chunk_bytes: 4096,
+        ..PipelineOptions::default()
+    };
+    let r = run(&[dump], &options, &sink, &progress);
+    assert!(matches!(r, Err(PipelineError::Canceled)), "{r:?}");
+    assert!(
+        files_under(&dir).is_empty(),
+        "left behind: {:?}",
+        files_under(&dir)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
