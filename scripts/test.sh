@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as a new machine or CI runs it:
 #   1. installs the real servers the tests start (scripts/test-deps.sh, cached in .test-deps/),
-#   2. checks formatting and lints,
+#   2. checks formatting, lints and the API docs (rustdoc -D warnings),
 #   3. builds once and runs every test (unit, doc, corpus goldens, corrupt input, real servers),
 #   4. runs each fuzz target for a few seconds (cargo-fuzz on stable, installed if missing).
 # Fails, never skips, when a real server is missing.
@@ -18,6 +18,9 @@ cargo fmt --all -- --check
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "docs (every public item documented, every link resolved)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
 
 step "tests"
 cargo test --workspace --locked
