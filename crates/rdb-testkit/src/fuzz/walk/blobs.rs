@@ -53,6 +53,7 @@ fn as_lzf_string(blob: &[u8]) -> Vec<u8> {
 
 /// Which blob decoder a standalone blob target exercises.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Blob {
     /// `Listpack::parse`, and type 20 (`SET_LISTPACK`).
     Listpack,

@@ -1,7 +1,6 @@
 //! The walks every fuzz target runs, with the properties they assert; the regression test
 //! `crates/rdb-format/tests/fuzz_regressions.rs` replays every saved crash through them.
 //!
-//!
 //! Properties, checked for every input (a violation panics, which libFuzzer reports as a crash):
 //! * no panic anywhere in the decoder;
 //! * every error carries an offset inside the input (`offset <= input length`), and a
