@@ -1,5 +1,5 @@
 use super::*;
-use crate::{Checksum, DecoderOptions, Encoding, Scratch, Version};
+use crate::{Checksum, DecoderOptions, Encoding, PendingEntry, Scratch, StreamId, Version};
 
 const RDB11: Version = Version {
     flavor: crate::Flavor::Redis,
@@ -85,4 +85,177 @@ fn owned_strings_round_trip_through_str() {
         assert_eq!(OwnedStr::from(s.as_str()), s);
     }
     assert_eq!(OwnedStr::Int(-3).to_vec(), b"-3");
+}
+
+/// The RDB length encoding of `n`.
+fn length(out: &mut Vec<u8>, n: u64) {
+    match n {
+        0..=63 => out.push(n as u8),
+        64..=0x3FFF => out.extend_from_slice(&[0x40 | (n >> 8) as u8, n as u8]),
+        _ => {
+            out.push(0x81);
+            out.extend_from_slice(&n.to_be_bytes());
+        }
+    }
+}
+
+/// A raw RDB string shorter than 64 bytes.
+fn short_string(out: &mut Vec<u8>, s: &[u8]) {
+    length(out, s.len() as u64);
+    out.extend_from_slice(s);
+}
+
+/// A listpack of small integers (0..=127) and strings shorter than 64 bytes.
+fn listpack(elements: &[Result<u8, &[u8]>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for e in elements {
+        match e {
+            Ok(i) => body.extend_from_slice(&[*i, 1]),
+            Err(s) => {
+                body.push(0x80 | s.len() as u8);
+                body.extend_from_slice(s);
+                body.push(s.len() as u8 + 1);
+            }
+        }
+    }
+    let mut lp = ((body.len() + 7) as u32).to_le_bytes().to_vec();
+    lp.extend_from_slice(&(elements.len() as u16).to_le_bytes());
+    lp.extend_from_slice(&body);
+    lp.push(0xFF);
+    lp
+}
+
+#[test]
+fn a_stream_keeps_its_groups_consumers_and_idmp_state() {
+    const MS: u64 = 1_771_945_454_291;
+    let id = |seq| StreamId { ms: MS, seq };
+    let id_pair = |out: &mut Vec<u8>, id: StreamId| {
+        length(out, id.ms);
+        length(out, id.seq);
+    };
+    let mut v = Vec::new();
+    length(&mut v, 1); // one node
+    let mut master = MS.to_be_bytes().to_vec();
+    master.extend_from_slice(&0u64.to_be_bytes());
+    short_string(&mut v, &master);
+    // Master entry (3 entries, 0 deleted, field "field1"), one entry with the master fields,
+    // two with their own.
+    let node = listpack(&[
+        Ok(3),
+        Ok(0),
+        Ok(1),
+        Err(b"field1"),
+        Ok(0),
+        Ok(2),
+        Ok(0),
+        Ok(0),
+        Err(b"value1"),
+        Ok(4),
+        Ok(0),
+        Ok(0),
+        Ok(1),
+        Ok(1),
+        Err(b"idmp_field"),
+        Err(b"prod1_ent1"),
+        Ok(6),
+        Ok(0),
+        Ok(0),
+        Ok(2),
+        Ok(1),
+        Err(b"idmp_field"),
+        Err(b"prod2_ent1"),
+        Ok(6),
+    ]);
+    short_string(&mut v, &node);
+    length(&mut v, 3); // XLEN
+    id_pair(&mut v, id(2)); // last id
+    id_pair(&mut v, id(0)); // first id
+    id_pair(&mut v, StreamId::default()); // max deleted
+    length(&mut v, 3); // entries added
+    length(&mut v, 1); // groups
+    short_string(&mut v, b"g");
+    id_pair(&mut v, id(1));
+    length(&mut v, 2); // entries read
+    length(&mut v, 2); // PEL
+    for seq in [0, 1] {
+        v.extend_from_slice(&MS.to_be_bytes());
+        v.extend_from_slice(&u64::to_be_bytes(seq));
+        v.extend_from_slice(&(MS as i64 + 5).to_le_bytes());
+        length(&mut v, 1);
+    }
+    length(&mut v, 1); // consumers
+    short_string(&mut v, b"c");
+    v.extend_from_slice(&(MS as i64 + 5).to_le_bytes());
+    v.extend_from_slice(&(MS as i64 + 6).to_le_bytes());
+    length(&mut v, 1);
+    v.extend_from_slice(&MS.to_be_bytes());
+    v.extend_from_slice(&1u64.to_be_bytes());
+    // IDMP: duration, max entries, two producers of one IID each, added, duplicates.
+    length(&mut v, 100);
+    length(&mut v, 100);
+    length(&mut v, 2);
+    for (pid, iid, seq) in [(&b"p1"[..], &b"i1"[..], 1), (b"p2", b"i2", 2)] {
+        short_string(&mut v, pid);
+        length(&mut v, 1);
+        short_string(&mut v, iid);
+        id_pair(&mut v, id(seq));
+    }
+    length(&mut v, 2);
+    length(&mut v, 1);
+
+    let version = Version {
+        flavor: crate::Flavor::Redis,
+        number: 13,
+    };
+    let scratch = Scratch::new();
+    let value = Value::decode(26, version, &v, &scratch).unwrap();
+    let pending = |seq| PendingEntry {
+        id: id(seq),
+        delivery_time_ms: MS as i64 + 5,
+        delivery_count: 1,
+    };
+    let entry = |seq, f: &[u8], v: &[u8]| OwnedStreamEntry {
+        id: id(seq),
+        fields: vec![(bytes(f), bytes(v))],
+    };
+    let producer = |pid: &[u8], iid: &[u8], seq| OwnedIdmpProducer {
+        pid: bytes(pid),
+        entries: vec![(bytes(iid), id(seq))],
+    };
+    let want = OwnedStream {
+        length: 3,
+        last_id: id(2),
+        first_id: Some(id(0)),
+        max_deleted_id: Some(StreamId::default()),
+        entries_added: Some(3),
+        node_count: 1,
+        entries: vec![
+            entry(0, b"field1", b"value1"),
+            entry(1, b"idmp_field", b"prod1_ent1"),
+            entry(2, b"idmp_field", b"prod2_ent1"),
+        ],
+        groups: vec![OwnedConsumerGroup {
+            name: bytes(b"g"),
+            last_delivered_id: id(1),
+            entries_read: Some(2),
+            pending: vec![pending(0), pending(1)],
+            consumers: vec![OwnedConsumer {
+                name: bytes(b"c"),
+                seen_time_ms: MS as i64 + 5,
+                active_time_ms: Some(MS as i64 + 6),
+                pending: vec![id(1)],
+            }],
+        }],
+        idmp: Some(OwnedIdmp {
+            duration: 100,
+            max_entries: 100,
+            iids_added: 2,
+            iids_duplicates: 1,
+            producers: vec![producer(b"p1", b"i1", 1), producer(b"p2", b"i2", 2)],
+        }),
+    };
+    assert_eq!(
+        value.to_owned_value().unwrap(),
+        OwnedValue::Stream(Box::new(want))
+    );
 }
