@@ -1,10 +1,10 @@
 #![no_main]
 //! `intset`: a standalone intset blob, read on its own, as an RDB value and LZF-wrapped
-//! (see rdb_fuzz::walk::blob).
+//! (see rdb_testkit::fuzz::walk::blob).
 
 use libfuzzer_sys::fuzz_target;
-use rdb_fuzz::walk::Blob;
+use rdb_testkit::fuzz::walk::Blob;
 
 fuzz_target!(|data: &[u8]| {
-    rdb_fuzz::capped(data, |d| rdb_fuzz::walk::blob(Blob::Intset, d));
+    rdb_fuzz::capped(data, |d| rdb_testkit::fuzz::walk::blob(Blob::Intset, d));
 });

@@ -1,8 +1,8 @@
 #![no_main]
-//! `stream`: see rdb_fuzz::walk::stream.
+//! `stream`: see rdb_testkit::fuzz::walk::stream.
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    rdb_fuzz::capped(data, rdb_fuzz::walk::stream);
+    rdb_fuzz::capped(data, rdb_testkit::fuzz::walk::stream);
 });

@@ -1,8 +1,8 @@
 #![no_main]
-//! `whole_file`: see rdb_fuzz::walk::whole_file.
+//! `whole_file`: see rdb_testkit::fuzz::walk::whole_file.
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    rdb_fuzz::capped(data, rdb_fuzz::walk::whole_file);
+    rdb_fuzz::capped(data, rdb_testkit::fuzz::walk::whole_file);
 });

@@ -18,11 +18,11 @@ fn structured_round_trips_pseudo_random_specs() {
     for n in 0..3000usize {
         let len = 16 + (n * 37) % 6000;
         let data: Vec<u8> = (0..len).map(|_| xorshift(&mut x) as u8).collect();
-        if let Ok(spec) = rdb_fuzz::gen::spec_from_bytes(&data) {
-            let g = rdb_fuzz::gen::generate(&spec);
+        if let Ok(spec) = rdb_testkit::fuzz::gen::spec_from_bytes(&data) {
+            let g = rdb_testkit::fuzz::gen::generate(&spec);
             generated += g.items.len();
         }
-        rdb_fuzz::gen::run(&data);
+        rdb_testkit::fuzz::gen::run(&data);
     }
     assert!(
         generated > 3000,
@@ -55,7 +55,7 @@ fn walks_run_on_the_corpus() {
                 "zipmap",
                 "lzf",
             ] {
-                rdb_fuzz::capped(&data, |d| rdb_fuzz::walk::run(t, d));
+                rdb_fuzz::capped(&data, |d| rdb_testkit::fuzz::walk::run(t, d));
             }
             n += 1;
         }

@@ -46,6 +46,8 @@ pub mod lzf;
 #[cfg(feature = "mmap")]
 mod mmap;
 mod module;
+#[cfg(feature = "owned")]
+pub mod owned;
 mod parse;
 mod quicklist;
 mod stream;

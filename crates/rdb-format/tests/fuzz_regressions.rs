@@ -1,7 +1,7 @@
 //! Every input a fuzz target ever crashed on, replayed through the very walk the fuzz target
-//! runs (`fuzz/src/walk.rs`, included below) under the same allocation cap
-//! (`fuzz/src/alloc_cap.rs`): no panic, every error offset inside the input, bounded work, no
-//! allocation larger than the input allows.
+//! runs (`rdb_testkit::fuzz::walk`) under the same allocation cap
+//! (`rdb_testkit::fuzz::alloc_cap`, installed as this test's global allocator): no panic, every
+//! error offset inside the input, bounded work, no allocation larger than the input allows.
 //!
 //! Files live in `testdata/fuzz-regressions/` and are named `<target>-<short-name>`; the
 //! target picks the walk (`structured-*` files hold the RDB file the generator wrote and replay
@@ -9,13 +9,7 @@
 
 use std::path::Path;
 
-#[allow(dead_code)]
-#[path = "../../../fuzz/src/walk.rs"]
-mod walk;
-
-#[allow(dead_code)]
-#[path = "../../../fuzz/src/alloc_cap.rs"]
-mod alloc_cap;
+use rdb_testkit::fuzz::{alloc_cap, walk};
 
 #[global_allocator]
 static ALLOC: alloc_cap::CapAlloc = alloc_cap::CapAlloc;

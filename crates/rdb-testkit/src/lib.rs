@@ -4,3 +4,5 @@
 //!
 //! Nothing here is used at run time by the tools themselves.
 #![deny(missing_docs)]
+#[cfg(feature = "fuzz")]
+pub mod fuzz;

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use rdb_format::{Decoder, DecoderOptions, Encoding, Item};
-use rdb_fuzz::walk::VERSIONS;
+use rdb_testkit::fuzz::walk::VERSIONS;
 
 const MAX_SEED: usize = 64 * 1024;
 const MAX_WHOLE_FILE: usize = 256 * 1024;

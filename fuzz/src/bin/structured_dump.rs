@@ -14,13 +14,13 @@ fn main() {
         std::process::exit(2);
     }
     let data = std::fs::read(&args[1]).expect("input");
-    let spec = rdb_fuzz::gen::spec_from_bytes(&data).expect("not a structured input");
+    let spec = rdb_testkit::fuzz::gen::spec_from_bytes(&data).expect("not a structured input");
     println!("{spec:#?}");
-    let g = rdb_fuzz::gen::generate(&spec);
+    let g = rdb_testkit::fuzz::gen::generate(&spec);
     std::fs::write(&args[2], &g.data).expect("write");
     eprintln!("wrote {} ({} bytes, {})", args[2], g.data.len(), g.version);
     if let (Some(path), false) = (args.get(3), spec.mutations.is_empty()) {
-        let m = rdb_fuzz::gen::mutate(&g.data, &spec.mutations);
+        let m = rdb_testkit::fuzz::gen::mutate(&g.data, &spec.mutations);
         std::fs::write(path, &m).expect("write");
         eprintln!("wrote {path} ({} bytes, mutated)", m.len());
     }

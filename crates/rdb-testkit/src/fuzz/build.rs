@@ -5,6 +5,7 @@
 
 /// How to write an RDB length: the shortest form, or a wider one when it fits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LenForm {
     /// 6, 14, 32 or 64 bits, whichever is shortest.
     Shortest,
@@ -142,6 +143,7 @@ pub fn lzf(data: &[u8], backrefs: bool) -> Vec<u8> {
 
 /// A listpack element's value.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LpValue {
     /// A string element.
     Str(Vec<u8>),
@@ -441,6 +443,7 @@ pub fn zipmap(
 
 /// One element of a module opcode stream (§10).
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum ModuleOp {
     /// Opcode 1.
     Sint(u64),

@@ -1,7 +1,9 @@
 //! A global allocator that counts and caps allocations while a fuzz input is being decoded.
 //!
-//! Std only (no crate dependencies) so that `crates/rdb-format/tests/fuzz_regressions.rs` can
-//! include this very file with `#[path]` and replay regressions under the same cap.
+//! The allocator only counts when it is installed: the fuzz crate and
+//! `crates/rdb-format/tests/fuzz_regressions.rs` each declare `#[global_allocator] static ALLOC:
+//! CapAlloc = CapAlloc;` themselves, so that other users of this crate keep the system
+//! allocator. Without it, [`arm`] and [`capped`] cost nothing and check nothing.
 //!
 //! The cap is per thread and only active between [`arm`] and the drop of the guard it returns,
 //! so allocations made by libFuzzer's driver or by other test threads are not counted. A single
@@ -47,6 +49,12 @@ pub fn arm(limit: usize) -> Guard {
     let _ = TOTAL.try_with(|l| l.set(0));
     let _ = COUNT.try_with(|l| l.set(0));
     Guard { _private: () }
+}
+
+/// Runs `f` on `data` with allocations capped for an input of `data.len()` bytes.
+pub fn capped(data: &[u8], f: impl FnOnce(&[u8])) {
+    let _guard = arm(limit_for(data.len()));
+    f(data);
 }
 
 /// Restores an unlimited cap when dropped.
