@@ -5,10 +5,11 @@ use std::collections::VecDeque;
 use crate::consts::*;
 use crate::crc::crc64;
 use crate::error::{Error, ErrorKind, Result};
-use crate::module::{module_opcode_stream, ModuleId};
-use crate::parse::{array, byte, count, finish, length, rdb_string, u64_le, Origin, PResult};
-use crate::string::{RdbString, Scratch};
-use crate::value::{decode_value, skip_value, Encoding, Type, Value};
+use crate::read::module::{module_opcode_stream, ModuleId};
+use crate::read::skip::skip_value;
+use crate::read::string::{RdbString, Scratch};
+use crate::read::{array, byte, count, finish, length, rdb_string, u64_le, Origin, PResult};
+use crate::value::{decode_value, Encoding, Type, Value};
 use crate::version::{magic, Version};
 
 /// The highest database id a server loads: `databases` is an `int` (at most `INT_MAX`), and

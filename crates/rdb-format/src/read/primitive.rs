@@ -1,174 +1,10 @@
-//! nom plumbing shared by every module: the parser error type, where an error is, and the
-//! RDB primitives (`length`, `rdb_string`, fixed-width numbers).
-
-use std::borrow::Cow;
-
-use nom::error::{ContextError, ErrorKind as NomErrorKind, ParseError};
-use nom::IResult;
+//! The RDB primitives every parser is built from: fixed-width numbers, `length`,
+//! `rdb_string`, counts bounded by the input, zset scores written as text.
 
 use crate::consts::*;
-use crate::error::{Error, ErrorKind};
-use crate::string::RdbString;
-
-/// A parser error: the input left where it happened, what was being read, what was wrong.
-#[derive(Debug)]
-pub(crate) struct Fail<'a> {
-    pub at: &'a [u8],
-    pub context: &'static str,
-    pub kind: ErrorKind,
-}
-
-impl<'a> ParseError<&'a [u8]> for Fail<'a> {
-    fn from_error_kind(input: &'a [u8], _kind: NomErrorKind) -> Self {
-        // With complete input every nom failure we use (take, le_u32, ...) means "ran out".
-        Fail {
-            at: input,
-            context: "",
-            kind: ErrorKind::Truncated,
-        }
-    }
-    fn append(_input: &'a [u8], _kind: NomErrorKind, other: Self) -> Self {
-        other
-    }
-}
-
-impl<'a> ContextError<&'a [u8]> for Fail<'a> {
-    fn add_context(_input: &'a [u8], context: &'static str, mut other: Self) -> Self {
-        // The innermost context names the element best.
-        if other.context.is_empty() {
-            other.context = context;
-        }
-        other
-    }
-}
-
-pub(crate) type PResult<'a, T> = IResult<&'a [u8], T, Fail<'a>>;
-
-/// A failed parse at `at`.
-pub(crate) fn fail<'a, T>(at: &'a [u8], context: &'static str, kind: ErrorKind) -> PResult<'a, T> {
-    Err(nom::Err::Error(Fail { at, context, kind }))
-}
-
-/// A failed parse with a plain message.
-pub(crate) fn invalid<'a, T>(
-    at: &'a [u8],
-    context: &'static str,
-    msg: impl Into<Cow<'static, str>>,
-) -> PResult<'a, T> {
-    fail(at, context, ErrorKind::Invalid(msg.into()))
-}
-
-/// Where a slice sits in the original input, so errors can name an absolute offset.
-///
-/// `base` starts at absolute offset `offset`. When `lzf` is set, `base` is a decompressed blob
-/// whose compressed form starts at `offset`.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Origin<'b> {
-    pub base: &'b [u8],
-    pub offset: u64,
-    pub lzf: bool,
-}
-
-impl<'b> Origin<'b> {
-    pub fn new(base: &'b [u8], offset: u64) -> Self {
-        Origin {
-            base,
-            offset,
-            lzf: false,
-        }
-    }
-
-    pub fn decompressed(base: &'b [u8], offset: u64) -> Self {
-        Origin {
-            base,
-            offset,
-            lzf: true,
-        }
-    }
-
-    /// Position of `part` (a sub-slice of `base`) in `base`; clamped for foreign slices.
-    pub fn pos(&self, part: &[u8]) -> u64 {
-        let start = self.base.as_ptr() as usize;
-        let p = part.as_ptr() as usize;
-        p.saturating_sub(start).min(self.base.len()) as u64
-    }
-
-    /// Absolute offset of `part`, for data that is not inside a decompressed blob.
-    pub fn offset_of(&self, part: &[u8]) -> u64 {
-        if self.lzf {
-            self.offset
-        } else {
-            self.offset + self.pos(part)
-        }
-    }
-
-    /// A sub-origin for a slice of this one (same blob).
-    pub fn sub(&self, part: &'b [u8]) -> Origin<'b> {
-        if self.lzf {
-            // Keep the blob as the base so inner positions stay relative to it.
-            *self
-        } else {
-            Origin {
-                base: part,
-                offset: self.offset_of(part),
-                lzf: false,
-            }
-        }
-    }
-
-    pub fn error(&self, f: Fail<'_>) -> Error {
-        let pos = self.pos(f.at);
-        let context = if f.context.is_empty() {
-            "value"
-        } else {
-            f.context
-        };
-        if self.lzf {
-            Error {
-                offset: self.offset,
-                blob_offset: Some(pos),
-                context,
-                kind: f.kind,
-            }
-        } else {
-            Error::new(self.offset + pos, context, f.kind)
-        }
-    }
-
-    pub fn nom_error(&self, e: nom::Err<Fail<'_>>) -> Error {
-        match e {
-            nom::Err::Error(f) | nom::Err::Failure(f) => self.error(f),
-            // Unreachable with complete input; keep an honest error rather than panic.
-            nom::Err::Incomplete(_) => Error::new(self.offset, "value", ErrorKind::Truncated),
-        }
-    }
-}
-
-/// One step of a blob iterator, fused: after the end or an error it yields nothing more.
-pub(crate) fn fused<T>(
-    done: &mut bool,
-    step: crate::Result<Option<T>>,
-) -> Option<crate::Result<T>> {
-    match step {
-        Ok(Some(v)) => Some(Ok(v)),
-        Ok(None) => {
-            *done = true;
-            None
-        }
-        Err(e) => {
-            *done = true;
-            Some(Err(e))
-        }
-    }
-}
-
-/// Converts a nom result into the public error, naming the absolute offset.
-pub(crate) fn finish<'a, T>(
-    origin: &Origin<'_>,
-    r: PResult<'a, T>,
-) -> crate::Result<(&'a [u8], T)> {
-    r.map_err(|e| origin.nom_error(e))
-}
+use crate::error::ErrorKind;
+use crate::read::origin::{fail, invalid, PResult};
+use crate::read::string::RdbString;
 
 /// `n` bytes, or an error naming the declared length and what was left.
 #[inline]
@@ -318,7 +154,7 @@ pub(crate) fn rdb_string(input: &[u8]) -> PResult<'_, RdbString<'_>> {
             let (rest, clen) = length(rest)?;
             let (rest, ulen) = length(rest)?;
             let (rest, compressed) = take_len(rest, clen, "LZF string")?;
-            if ulen > crate::lzf::max_decompressed_len(compressed.len()) {
+            if ulen > crate::read::lzf::max_decompressed_len(compressed.len()) {
                 return invalid(
                     input,
                     "LZF string",
@@ -345,6 +181,29 @@ pub(crate) fn rdb_string(input: &[u8]) -> PResult<'_, RdbString<'_>> {
 pub(crate) fn skip_string(input: &[u8]) -> PResult<'_, ()> {
     let (rest, _) = rdb_string(input)?;
     Ok((rest, ()))
+}
+
+/// A zset score written as text (type `ZSET`): length byte, or 253/254/255 for nan/+inf/-inf.
+pub(crate) fn string_double(input: &[u8]) -> PResult<'_, f64> {
+    let (rest, n) = byte(input, "zset score")?;
+    match n {
+        253 => Ok((rest, f64::NAN)),
+        254 => Ok((rest, f64::INFINITY)),
+        255 => Ok((rest, f64::NEG_INFINITY)),
+        _ => {
+            let (rest2, text) = take_len(rest, u64::from(n), "zset score")?;
+            match parse_f64(text) {
+                Some(v) => Ok((rest2, v)),
+                None => invalid(input, "zset score", "score is not a number"),
+            }
+        }
+    }
+}
+
+/// Parses a score as Redis's `strtod` would for scores it wrote.
+pub(crate) fn parse_f64(text: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(text).ok()?;
+    s.trim().parse::<f64>().ok()
 }
 
 #[cfg(test)]

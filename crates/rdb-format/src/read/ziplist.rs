@@ -6,8 +6,8 @@
 //! ```
 
 use crate::error::{ErrorKind, Result};
-use crate::parse::{fail, invalid, Fail, Origin, PResult};
-use crate::string::Str;
+use crate::read::string::Str;
+use crate::read::{fail, invalid, Fail, Origin, PResult};
 
 const HEADER_SIZE: usize = 10;
 const ZIP_END: u8 = 0xFF;
@@ -85,7 +85,7 @@ impl<'b> Iterator for Ziplist<'b> {
             return None;
         }
         let step = self.step();
-        crate::parse::fused(&mut self.done, step)
+        crate::read::fused(&mut self.done, step)
     }
 }
 

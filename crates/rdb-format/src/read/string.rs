@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::lzf;
+use crate::read::lzf;
 
 /// A string as stored in the dump: raw bytes, an integer, or LZF-compressed bytes.
 ///
