@@ -34,12 +34,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-pub mod consts;
+mod consts;
 mod crc;
 mod decoder;
 pub mod encode;
 mod encoding;
 mod error;
+pub mod raw;
 mod read;
 pub mod validate;
 mod value;
