@@ -104,6 +104,20 @@ impl<'a> Record<'a> {
     }
 }
 
+/// Where a chunk decoded by [`Decoder::resume`] lies in a dump already opened by another
+/// decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resume {
+    /// The file's version ([`Decoder::version`] of the decoder that opened it).
+    pub version: Version,
+    /// Where to start: an item boundary ([`Decoder::position`] between items).
+    pub start: u64,
+    /// Where to stop: an item boundary too, or the length of the input.
+    pub end: u64,
+    /// The database selected at `start` ([`Decoder::db`] there).
+    pub db: u64,
+}
+
 /// One thing found in the dump, in file order.
 #[derive(Clone, Debug)]
 pub enum Item<'a> {
@@ -225,25 +239,34 @@ impl<'a> Decoder<'a> {
         })
     }
 
-    /// A decoder over the items between `start` and `end` of a dump already opened by
-    /// another decoder: `start` and `end` must be item boundaries ([`Decoder::position`]
-    /// between items) and `db` the database selected at `start`. Yields no `Eof`; lets
-    /// chunks of one dump be decoded in parallel.
-    pub fn resume(
-        data: &'a [u8],
-        version: Version,
-        options: DecoderOptions,
-        start: u64,
-        end: u64,
-        db: u64,
-    ) -> Self {
-        let end = (end as usize).min(data.len());
+    /// A decoder over the items of one chunk of a dump already opened by another decoder,
+    /// so chunks of one dump can be decoded in parallel (see [`Resume`]). Yields no `Eof`.
+    ///
+    /// ```
+    /// use rdb_format::{Decoder, DecoderOptions, Item, RdbString, Resume};
+    ///
+    /// let mut dump = b"REDIS0011\xfe\x00\x00\x01a\x011\x00\x01b\x012\xff".to_vec();
+    /// dump.extend_from_slice(&[0; 8]);
+    /// let mut whole = Decoder::new(&dump)?;
+    /// whole.next_item()?; // SELECTDB 0
+    /// let (version, start, db) = (whole.version(), whole.position(), whole.db());
+    /// whole.next_item()?; // the record of `a`
+    /// let end = whole.position();
+    ///
+    /// let chunk = Resume { version, start, end, db };
+    /// let items: Vec<Item<'_>> =
+    ///     Decoder::resume(&dump, chunk, DecoderOptions::default()).collect::<Result<_, _>>()?;
+    /// assert!(matches!(&items[..], [Item::Record(r)] if r.key == RdbString::Raw(b"a")));
+    /// # Ok::<(), rdb_format::Error>(())
+    /// ```
+    pub fn resume(data: &'a [u8], at: Resume, options: DecoderOptions) -> Self {
+        let end = (at.end as usize).min(data.len());
         Decoder {
             data,
-            pos: (start as usize).min(end),
-            version,
+            pos: (at.start as usize).min(end),
+            version: at.version,
             options,
-            db,
+            db: at.db,
             end,
             done: false,
             held: VecDeque::new(),

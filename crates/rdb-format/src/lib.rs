@@ -58,6 +58,7 @@ use crate::read::{
 
 pub use crate::crc::{crc64, crc64_combine};
 pub use crate::decoder::{Checksum, Decoder, DecoderOptions, Eof, Item, Record};
+pub use crate::decoder::Resume;
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::intset::Intset;
 pub use crate::listpack::Listpack;
