@@ -8,7 +8,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::read::module::{module_opcode_stream, ModuleId};
 use crate::read::skip::skip_value;
 use crate::read::string::{RdbString, Scratch};
-use crate::read::{array, byte, count, finish, length, rdb_string, u64_le, Origin, PResult};
+use crate::read::{
+    array, byte, count, finish, i32_le, length, rdb_string, u64_le, Origin, PResult,
+};
 use crate::value::{decode_value, Encoding, Type, Value};
 use crate::version::{magic, Version};
 
@@ -424,8 +426,8 @@ impl<'a> Decoder<'a> {
                     prefix.expire_ms = Some(ms as i64);
                 }
                 RDB_OPCODE_EXPIRETIME => {
-                    let s = self.run(array::<4>(self.rest(), "expire time"))?;
-                    prefix.expire_ms = Some(i64::from(i32::from_le_bytes(s)) * 1000);
+                    let s = self.run(i32_le(self.rest(), "expire time"))?;
+                    prefix.expire_ms = Some(i64::from(s) * 1000);
                 }
                 RDB_OPCODE_IDLE => prefix.idle = Some(self.run(length(self.rest()))?),
                 RDB_OPCODE_FREQ => {

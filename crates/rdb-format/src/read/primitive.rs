@@ -1,10 +1,23 @@
 //! The RDB primitives every parser is built from: fixed-width numbers, `length`,
 //! `rdb_string`, counts bounded by the input, zset scores written as text.
 
+use nom::bytes::complete::take;
+use nom::combinator::map_opt;
+use nom::error::context;
+use nom::number::complete::{
+    be_u16, be_u32, be_u64, le_f64, le_i16, le_i32, le_i64, le_i8, le_u64, le_u8,
+};
+use nom::Parser;
+
 use crate::consts::*;
 use crate::error::ErrorKind;
-use crate::read::origin::{fail, invalid, PResult};
+use crate::read::origin::{fail, invalid, Fail, PResult};
 use crate::read::string::RdbString;
+
+// Every parser here is nom's own (`take`, `le_u64`, `be_u32`, ...) under `context`, so a
+// failure is `Fail { at: where the element starts, context, kind: Truncated }` (see
+// `Fail::from_error_kind`). Checks whose message must name what was read (a declared length,
+// a count) are made before nom is called, with the same messages as before nom carried them.
 
 /// `n` bytes, or an error naming the declared length and what was left.
 #[inline]
@@ -24,33 +37,46 @@ pub(crate) fn take_len<'a>(
             },
         );
     }
-    let (a, b) = input.split_at(n as usize);
-    Ok((b, a))
+    take(n as usize).parse(input)
 }
 
+/// One byte.
 #[inline]
-pub(crate) fn byte<'a>(input: &'a [u8], context: &'static str) -> PResult<'a, u8> {
-    match input.split_first() {
-        Some((&b, rest)) => Ok((rest, b)),
-        None => fail(input, context, ErrorKind::Truncated),
-    }
+pub(crate) fn byte<'a>(input: &'a [u8], what: &'static str) -> PResult<'a, u8> {
+    context(what, le_u8).parse(input)
 }
 
+/// `N` raw bytes (stream ids, module floats, key metadata classes).
 #[inline]
 pub(crate) fn array<'a, const N: usize>(
     input: &'a [u8],
-    context: &'static str,
+    what: &'static str,
 ) -> PResult<'a, [u8; N]> {
-    match input.split_first_chunk::<N>() {
-        Some((a, rest)) => Ok((rest, *a)),
-        None => fail(input, context, ErrorKind::Truncated),
-    }
+    context(what, map_opt(take(N), |b: &[u8]| b.try_into().ok())).parse(input)
 }
 
+/// A little-endian u64 (millisecond times, the checksum, a hash's minimum expiry).
 #[inline]
-pub(crate) fn u64_le<'a>(input: &'a [u8], context: &'static str) -> PResult<'a, u64> {
-    let (rest, a) = array::<8>(input, context)?;
-    Ok((rest, u64::from_le_bytes(a)))
+pub(crate) fn u64_le<'a>(input: &'a [u8], what: &'static str) -> PResult<'a, u64> {
+    context(what, le_u64).parse(input)
+}
+
+/// A little-endian i64 (a Valkey hash field's expiry).
+#[inline]
+pub(crate) fn i64_le<'a>(input: &'a [u8], what: &'static str) -> PResult<'a, i64> {
+    context(what, le_i64).parse(input)
+}
+
+/// A little-endian i32 (an expiry in seconds).
+#[inline]
+pub(crate) fn i32_le<'a>(input: &'a [u8], what: &'static str) -> PResult<'a, i32> {
+    context(what, le_i32).parse(input)
+}
+
+/// A little-endian IEEE-754 double (a binary zset score).
+#[inline]
+pub(crate) fn f64_le<'a>(input: &'a [u8], what: &'static str) -> PResult<'a, f64> {
+    context(what, le_f64).parse(input)
 }
 
 /// An RDB length, or the kind of an encoded string (`11xxxxxx`).
@@ -61,33 +87,27 @@ pub(crate) enum LengthOrEncoding {
 }
 
 /// An RDB length (6, 14, 32 or 64 bit) or an encoded-string marker.
+///
+/// The wider forms are read from the first byte on, so a truncated length is reported where
+/// it starts.
 #[inline]
 pub(crate) fn length_or_encoding(input: &[u8]) -> PResult<'_, LengthOrEncoding> {
-    let Some(&b) = input.first() else {
-        return fail(input, "length", ErrorKind::Truncated);
-    };
+    let (rest, b) = byte(input, "length")?;
     match b >> 6 {
-        RDB_6BITLEN => Ok((&input[1..], LengthOrEncoding::Length(u64::from(b & 0x3F)))),
-        RDB_14BITLEN => {
-            let (rest, a) = array::<2>(input, "length")?;
-            Ok((
-                rest,
-                LengthOrEncoding::Length(u64::from(a[0] & 0x3F) << 8 | u64::from(a[1])),
-            ))
-        }
-        RDB_ENCVAL => Ok((&input[1..], LengthOrEncoding::Encoding(b & 0x3F))),
+        RDB_6BITLEN => Ok((rest, LengthOrEncoding::Length(u64::from(b & 0x3F)))),
+        RDB_14BITLEN => context("length", be_u16)
+            .map(|n| LengthOrEncoding::Length(u64::from(n & 0x3FFF)))
+            .parse(input),
+        RDB_ENCVAL => Ok((rest, LengthOrEncoding::Encoding(b & 0x3F))),
         _ => match b {
-            RDB_32BITLEN => {
-                let (rest, a) = array::<5>(input, "length")?;
-                let n = u32::from_be_bytes([a[1], a[2], a[3], a[4]]);
-                Ok((rest, LengthOrEncoding::Length(u64::from(n))))
-            }
-            RDB_64BITLEN => {
-                let (rest, a) = array::<9>(input, "length")?;
-                let mut be = [0u8; 8];
-                be.copy_from_slice(&a[1..]);
-                Ok((rest, LengthOrEncoding::Length(u64::from_be_bytes(be))))
-            }
+            RDB_32BITLEN => context("length", (le_u8, be_u32))
+                .map(|(_, n)| LengthOrEncoding::Length(u64::from(n)))
+                .parse(input)
+                .map_err(|e| at_start(e, input)),
+            RDB_64BITLEN => context("length", (le_u8, be_u64))
+                .map(|(_, n)| LengthOrEncoding::Length(n))
+                .parse(input)
+                .map_err(|e| at_start(e, input)),
             _ => invalid(
                 input,
                 "length",
@@ -95,6 +115,12 @@ pub(crate) fn length_or_encoding(input: &[u8]) -> PResult<'_, LengthOrEncoding> 
             ),
         },
     }
+}
+
+/// A failure inside a multi-byte element, placed at the element's first byte.
+#[cold]
+fn at_start<'a>(e: nom::Err<Fail<'a>>, start: &'a [u8]) -> nom::Err<Fail<'a>> {
+    e.map(|f| Fail { at: start, ..f })
 }
 
 /// An RDB length (not an encoded string).
@@ -138,18 +164,15 @@ pub(crate) fn rdb_string(input: &[u8]) -> PResult<'_, RdbString<'_>> {
             let (rest, bytes) = take_len(rest, n, "string")?;
             Ok((rest, RdbString::Raw(bytes)))
         }
-        LengthOrEncoding::Encoding(RDB_ENC_INT8) => {
-            let (rest, b) = array::<1>(rest, "int8 string")?;
-            Ok((rest, RdbString::Int(i64::from(i8::from_le_bytes(b)))))
-        }
-        LengthOrEncoding::Encoding(RDB_ENC_INT16) => {
-            let (rest, b) = array::<2>(rest, "int16 string")?;
-            Ok((rest, RdbString::Int(i64::from(i16::from_le_bytes(b)))))
-        }
-        LengthOrEncoding::Encoding(RDB_ENC_INT32) => {
-            let (rest, b) = array::<4>(rest, "int32 string")?;
-            Ok((rest, RdbString::Int(i64::from(i32::from_le_bytes(b)))))
-        }
+        LengthOrEncoding::Encoding(RDB_ENC_INT8) => context("int8 string", le_i8)
+            .map(|i| RdbString::Int(i64::from(i)))
+            .parse(rest),
+        LengthOrEncoding::Encoding(RDB_ENC_INT16) => context("int16 string", le_i16)
+            .map(|i| RdbString::Int(i64::from(i)))
+            .parse(rest),
+        LengthOrEncoding::Encoding(RDB_ENC_INT32) => context("int32 string", le_i32)
+            .map(|i| RdbString::Int(i64::from(i)))
+            .parse(rest),
         LengthOrEncoding::Encoding(RDB_ENC_LZF) => {
             let (rest, clen) = length(rest)?;
             let (rest, ulen) = length(rest)?;
@@ -251,6 +274,38 @@ mod tests {
         );
         assert!(rdb_string(&[0xC4]).is_err());
         assert!(rdb_string(&[0x05, b'a']).is_err());
+    }
+
+    #[test]
+    fn truncated_elements_fail_where_they_start() {
+        for input in [&[0x41][..], &[0x80, 0, 1], &[0x81, 0, 0, 0, 0, 0]] {
+            let Err(nom::Err::Error(f)) = length(input) else {
+                panic!("{input:?} parsed")
+            };
+            assert_eq!(
+                (f.at.as_ptr(), f.context, f.kind),
+                (input.as_ptr(), "length", ErrorKind::Truncated)
+            );
+        }
+        let input = &[0xC1, 0x01][..];
+        let Err(nom::Err::Error(f)) = rdb_string(input) else {
+            panic!("parsed")
+        };
+        assert_eq!(
+            (f.at.as_ptr(), f.context),
+            (input[1..].as_ptr(), "int16 string")
+        );
+        let Err(nom::Err::Error(f)) = rdb_string(&[0x05, b'a']) else {
+            panic!("parsed")
+        };
+        assert_eq!(
+            f.kind,
+            ErrorKind::PastEnd {
+                length: 5,
+                container: "input",
+                available: 1
+            }
+        );
     }
 
     #[test]

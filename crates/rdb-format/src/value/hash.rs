@@ -4,7 +4,7 @@ use crate::error::Result;
 use crate::read::blob::{Pairs, Strings};
 use crate::read::listpack::Listpack;
 use crate::read::origin::finish;
-use crate::read::primitive::{array, length};
+use crate::read::primitive::{i64_le, length};
 use crate::read::string::Str;
 use crate::read::ziplist::Ziplist;
 use crate::read::zipmap::Zipmap;
@@ -76,12 +76,8 @@ impl<'b> Hash<'b> {
         let field = strings.next_string()?;
         let value = strings.next_string()?;
         if let PlainTtl::Valkey = ttl {
-            let (rest, a) = finish(
-                &strings.origin,
-                array::<8>(strings.rest, "hash field expiry"),
-            )?;
+            let (rest, t) = finish(&strings.origin, i64_le(strings.rest, "hash field expiry"))?;
             strings.rest = rest;
-            let t = i64::from_le_bytes(a);
             if t != -1 {
                 expire_ms = Some(t);
             }

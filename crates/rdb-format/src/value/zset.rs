@@ -4,7 +4,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::read::blob::{Pairs, Strings};
 use crate::read::listpack::Listpack;
 use crate::read::origin::finish;
-use crate::read::primitive::{array, parse_f64, string_double};
+use crate::read::primitive::{f64_le, parse_f64, string_double};
 use crate::read::string::Str;
 use crate::read::ziplist::Ziplist;
 
@@ -42,8 +42,7 @@ impl<'b> ZSet<'b> {
     fn next_plain(strings: &mut Strings<'b>, binary: bool) -> Result<(Str<'b>, f64)> {
         let member = strings.next_string()?;
         let (rest, score) = if binary {
-            let (rest, a) = finish(&strings.origin, array::<8>(strings.rest, "zset score"))?;
-            (rest, f64::from_le_bytes(a))
+            finish(&strings.origin, f64_le(strings.rest, "zset score"))?
         } else {
             finish(&strings.origin, string_double(strings.rest))?
         };
