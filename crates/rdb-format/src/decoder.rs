@@ -2,15 +2,19 @@
 
 use std::collections::VecDeque;
 
+use nom::Parser;
+
 use crate::consts::*;
 use crate::crc::crc64;
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::module::{module_opcode_stream, ModuleId};
+use crate::read::record::{
+    aux, expire_ms, expire_seconds, function_pre_ga, lfu_freq, located_string, module_aux_head,
+    resize_db, slot_info,
+};
 use crate::read::skip::skip_value;
 use crate::read::string::{RdbString, Scratch};
-use crate::read::{
-    array, byte, count, finish, i32_le, length, rdb_string, u64_le, Origin, PResult,
-};
+use crate::read::{array, byte, count, finish, length, u64_le, Origin, PResult};
 use crate::value::{decode_value, Encoding, Type, Value};
 use crate::version::{magic, Version};
 
@@ -373,8 +377,7 @@ impl<'a> Decoder<'a> {
                         ),
                     ));
                 }
-                let key = self.string()?;
-                let value = self.string()?;
+                let (key, value) = self.run(aux(self.origin()).parse(self.rest()))?;
                 self.held.push_back(Item::Aux { key, value });
                 continue;
             } else if prefix.start.is_some() && op >= RDB_OPCODE_HASH_TEMPLATE {
@@ -409,37 +412,30 @@ impl<'a> Decoder<'a> {
                     return Ok(Some(Item::SelectDb { db }));
                 }
                 RDB_OPCODE_RESIZEDB => {
-                    let db_size = self.run(length(self.rest()))?;
-                    let expires_size = self.run(length(self.rest()))?;
+                    let (db_size, expires_size) = self.run(resize_db(self.rest()))?;
                     return Ok(Some(Item::ResizeDb {
                         db_size,
                         expires_size,
                     }));
                 }
                 RDB_OPCODE_AUX => {
-                    let key = self.string()?;
-                    let value = self.string()?;
+                    let (key, value) = self.run(aux(self.origin()).parse(self.rest()))?;
                     return Ok(Some(Item::Aux { key, value }));
                 }
                 RDB_OPCODE_EXPIRETIME_MS => {
-                    let ms = self.run(u64_le(self.rest(), "expire time"))?;
-                    prefix.expire_ms = Some(ms as i64);
+                    prefix.expire_ms = Some(self.run(expire_ms(self.rest()))?)
                 }
                 RDB_OPCODE_EXPIRETIME => {
-                    let s = self.run(i32_le(self.rest(), "expire time"))?;
-                    prefix.expire_ms = Some(i64::from(s) * 1000);
+                    prefix.expire_ms = Some(self.run(expire_seconds(self.rest()))?)
                 }
                 RDB_OPCODE_IDLE => prefix.idle = Some(self.run(length(self.rest()))?),
-                RDB_OPCODE_FREQ => {
-                    prefix.freq = Some(self.run(byte(self.rest(), "LFU frequency"))?)
-                }
+                RDB_OPCODE_FREQ => prefix.freq = Some(self.run(lfu_freq(self.rest()))?),
                 RDB_OPCODE_RAM_LRU | RDB_OPCODE_SLOT_NUM => {
                     // Redis Enterprise hints: one length, nothing we need.
                     self.run(length(self.rest()))?;
                 }
                 RDB_OPCODE_MODULE_AUX => {
-                    let id = self.run(length(self.rest()))?;
-                    let when_opcode = self.run(length(self.rest()))?;
+                    let (id, when_opcode) = self.run(module_aux_head(self.rest()))?;
                     if when_opcode != RDB_MODULE_OPCODE_UINT {
                         return Err(Error::new(
                             at as u64,
@@ -458,19 +454,12 @@ impl<'a> Decoder<'a> {
                     }));
                 }
                 RDB_OPCODE_FUNCTION2 => {
-                    let code = self.string()?;
+                    let code = self.run(located_string(self.origin()).parse(self.rest()))?;
                     return Ok(Some(Item::Function { code }));
                 }
                 RDB_OPCODE_FUNCTION_PRE_GA => {
-                    let name = self.string()?;
-                    let engine = self.string()?;
-                    let has_desc = self.run(byte(self.rest(), "function description flag"))?;
-                    let description = if has_desc != 0 {
-                        Some(self.string()?)
-                    } else {
-                        None
-                    };
-                    let code = self.string()?;
+                    let (name, engine, description, code) =
+                        self.run(function_pre_ga(self.origin()).parse(self.rest()))?;
                     return Ok(Some(Item::FunctionPreGa {
                         name,
                         engine,
@@ -479,9 +468,7 @@ impl<'a> Decoder<'a> {
                     }));
                 }
                 RDB_OPCODE_SLOT_INFO => {
-                    let slot = self.run(length(self.rest()))?;
-                    let size = self.run(length(self.rest()))?;
-                    let expires_size = self.run(length(self.rest()))?;
+                    let (slot, size, expires_size) = self.run(slot_info(self.rest()))?;
                     return Ok(Some(Item::SlotInfo {
                         slot,
                         size,
@@ -489,7 +476,7 @@ impl<'a> Decoder<'a> {
                     }));
                 }
                 VALKEY_RDB_OPCODE_SLOT_IMPORT if self.version.is_valkey() => {
-                    let job = self.string()?;
+                    let job = self.run(located_string(self.origin()).parse(self.rest()))?;
                     let ranges = self.run(count(self.rest(), 2, "slot import ranges"))?;
                     let start = self.pos;
                     for _ in 0..ranges {
@@ -525,8 +512,7 @@ impl<'a> Decoder<'a> {
                     let enc = Encoding::from_type_byte(op, self.version)
                         .map_err(|kind| Error::new(at as u64, "record", kind))?;
                     let start = prefix.start.unwrap_or(at);
-                    let key_at = self.pos as u64;
-                    let key = self.run(rdb_string(self.rest()))?.located(key_at);
+                    let key = self.run(located_string(self.origin()).parse(self.rest()))?;
                     let value_start = self.pos;
                     self.run(skip_value(enc, self.rest()))?;
                     return Ok(Some(Item::Record(Record {
@@ -545,11 +531,6 @@ impl<'a> Decoder<'a> {
                 }
             }
         }
-    }
-
-    fn string(&mut self) -> Result<RdbString<'a>> {
-        let at = self.pos as u64;
-        Ok(self.run(rdb_string(self.rest()))?.located(at))
     }
 
     fn eof(&mut self, at: usize) -> Result<Eof> {

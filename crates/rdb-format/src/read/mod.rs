@@ -2,6 +2,7 @@
 //!
 //! - [`origin`]: the parser error ([`Fail`]) and absolute offsets ([`Origin`]);
 //! - [`primitive`]: fixed-width numbers, `length`, `rdb_string`, bounded counts, text scores;
+//! - [`record`]: the opcodes between records and a record's prefixes (AUX, expiry, LFU...);
 //! - [`skip`]: where a value ends, without decoding it;
 //! - [`blob`]: one string holding a blob, runs of strings, pairs of entries;
 //! - the encodings: [`listpack`], [`ziplist`], [`intset`], [`zipmap`], [`quicklist`],
@@ -17,6 +18,7 @@ pub(crate) mod module;
 pub(crate) mod origin;
 pub(crate) mod primitive;
 pub(crate) mod quicklist;
+pub(crate) mod record;
 pub(crate) mod skip;
 pub(crate) mod stream;
 pub(crate) mod string;
