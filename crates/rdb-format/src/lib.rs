@@ -12,6 +12,10 @@
 //! 8.6+ writes (13–15) as far as its layout is known; the rest gives an [`Error`] naming the
 //! version, the byte and its offset. The CRC64 at the end is verified (see [`crc64`]).
 //!
+//! The loop below is the long way; [`Records`] writes it once: records only (the other items
+//! kept on the side), a [`RecordFilter`] applied before values are touched, each key decoded
+//! once, the [`Scratch`] owned and reset, and an error ending the walk.
+//!
 //! ```
 //! use rdb_format::{Decoder, Item, Scratch, Value};
 //!
