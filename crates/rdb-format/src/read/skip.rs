@@ -1,10 +1,10 @@
 //! Skipping a value without decoding it: how the decoder finds where a record ends.
 
+use crate::encoding::Encoding;
 use crate::read::module::module_value;
 use crate::read::origin::PResult;
 use crate::read::primitive::{array, count, length, skip_string, string_double, u64_le};
 use crate::read::stream::skip_stream;
-use crate::Encoding;
 
 /// Skips a value of encoding `enc`, returning the input after it.
 pub(crate) fn skip_value(enc: Encoding, input: &[u8]) -> PResult<'_, ()> {
