@@ -1,5 +1,6 @@
 //! Walks a dump and prints how many keys of each type and encoding it holds, and how many
-//! elements they contain.
+//! elements they contain. A corrupt dump stops the walk with its error: nothing is counted
+//! from an element that failed to decode.
 //!
 //! ```text
 //! cargo run -p rdb-format --example type_counts -- dump.rdb
@@ -7,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use rdb_format::{Decoder, Item, Scratch, Value};
+use rdb_format::{Decoder, Records};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args()
@@ -18,29 +19,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{path}: {}", decoder.version());
 
     let mut counts: BTreeMap<(&str, &str), (u64, u64)> = BTreeMap::new();
-    let mut scratch = Scratch::new();
-    for item in decoder {
-        match item? {
-            Item::Record(record) => {
-                let elements = match record.value(&scratch)? {
-                    Value::String(_) | Value::Module(_) => 1,
-                    Value::List(items) => items.count() as u64,
-                    Value::Set(members) => members.count() as u64,
-                    Value::ZSet(members) => members.count() as u64,
-                    Value::Hash(fields) => fields.count() as u64,
-                    Value::Stream(stream) => stream.entries().count() as u64,
-                    _ => 1,
-                };
-                let slot = counts
-                    .entry((record.data_type().as_str(), record.encoding.as_str()))
-                    .or_default();
-                slot.0 += 1;
-                slot.1 += elements;
-                scratch.reset();
-            }
-            Item::Eof(eof) => println!("checksum: {:?}", eof.checksum),
-            _ => {}
-        }
+    let mut records = Records::new(decoder);
+    while let Some(kept) = records.next_record()? {
+        // `element_count` fails on the first element that does not decode.
+        let elements = kept.value()?.element_count()?;
+        let record = kept.record;
+        let slot = counts
+            .entry((record.data_type().as_str(), record.encoding.as_str()))
+            .or_default();
+        slot.0 += 1;
+        slot.1 += elements;
+    }
+    if let Some(eof) = records.eof() {
+        println!("checksum: {:?}", eof.checksum);
     }
     for ((ty, enc), (keys, elements)) in counts {
         println!("{ty:8} {enc:22} {keys:>10} keys {elements:>12} elements");

@@ -2,13 +2,20 @@
 
 use std::collections::VecDeque;
 
+use nom::Parser;
+
 use crate::consts::*;
 use crate::crc::crc64;
 use crate::error::{Error, ErrorKind, Result};
-use crate::module::{module_opcode_stream, ModuleId};
-use crate::parse::{array, byte, count, finish, length, rdb_string, u64_le, Origin, PResult};
-use crate::string::{RdbString, Scratch};
-use crate::value::{decode_value, skip_value, Encoding, Type, Value};
+use crate::read::module::{module_opcode_stream, ModuleId};
+use crate::read::record::{
+    aux, expire_ms, expire_seconds, function_pre_ga, lfu_freq, located_string, module_aux_head,
+    resize_db, slot_info,
+};
+use crate::read::skip::skip_value;
+use crate::read::string::{RdbString, Scratch};
+use crate::read::{array, byte, count, finish, length, u64_le, Origin, PResult};
+use crate::value::{decode_value, Encoding, Type, Value};
 use crate::version::{magic, Version};
 
 /// The highest database id a server loads: `databases` is an `int` (at most `INT_MAX`), and
@@ -102,6 +109,20 @@ impl<'a> Record<'a> {
     {
         decode_value(self.encoding, self.value_raw, self.value_offset, scratch)
     }
+}
+
+/// Where a chunk decoded by [`Decoder::resume`] lies in a dump already opened by another
+/// decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resume {
+    /// The file's version ([`Decoder::version`] of the decoder that opened it).
+    pub version: Version,
+    /// Where to start: an item boundary ([`Decoder::position`] between items).
+    pub start: u64,
+    /// Where to stop: an item boundary too, or the length of the input.
+    pub end: u64,
+    /// The database selected at `start` ([`Decoder::db`] there).
+    pub db: u64,
 }
 
 /// One thing found in the dump, in file order.
@@ -226,25 +247,34 @@ impl<'a> Decoder<'a> {
         })
     }
 
-    /// A decoder over the items between `start` and `end` of a dump already opened by
-    /// another decoder: `start` and `end` must be item boundaries ([`Decoder::position`]
-    /// between items) and `db` the database selected at `start`. Yields no `Eof`; lets
-    /// chunks of one dump be decoded in parallel.
-    pub fn resume(
-        data: &'a [u8],
-        version: Version,
-        options: DecoderOptions,
-        start: u64,
-        end: u64,
-        db: u64,
-    ) -> Self {
-        let end = (end as usize).min(data.len());
+    /// A decoder over the items of one chunk of a dump already opened by another decoder,
+    /// so chunks of one dump can be decoded in parallel (see [`Resume`]). Yields no `Eof`.
+    ///
+    /// ```
+    /// use rdb_format::{Decoder, DecoderOptions, Item, RdbString, Resume};
+    ///
+    /// let mut dump = b"REDIS0011\xfe\x00\x00\x01a\x011\x00\x01b\x012\xff".to_vec();
+    /// dump.extend_from_slice(&[0; 8]);
+    /// let mut whole = Decoder::new(&dump)?;
+    /// whole.next_item()?; // SELECTDB 0
+    /// let (version, start, db) = (whole.version(), whole.position(), whole.db());
+    /// whole.next_item()?; // the record of `a`
+    /// let end = whole.position();
+    ///
+    /// let chunk = Resume { version, start, end, db };
+    /// let items: Vec<Item<'_>> =
+    ///     Decoder::resume(&dump, chunk, DecoderOptions::default()).collect::<Result<_, _>>()?;
+    /// assert!(matches!(&items[..], [Item::Record(r)] if r.key == RdbString::Raw(b"a")));
+    /// # Ok::<(), rdb_format::Error>(())
+    /// ```
+    pub fn resume(data: &'a [u8], at: Resume, options: DecoderOptions) -> Self {
+        let end = (at.end as usize).min(data.len());
         Decoder {
             data,
-            pos: (start as usize).min(end),
-            version,
+            pos: (at.start as usize).min(end),
+            version: at.version,
             options,
-            db,
+            db: at.db,
             end,
             done: false,
             held: VecDeque::new(),
@@ -349,8 +379,7 @@ impl<'a> Decoder<'a> {
                         ),
                     ));
                 }
-                let key = self.string()?;
-                let value = self.string()?;
+                let (key, value) = self.run(aux(self.origin()).parse(self.rest()))?;
                 self.held.push_back(Item::Aux { key, value });
                 continue;
             } else if prefix.start.is_some() && op >= RDB_OPCODE_HASH_TEMPLATE {
@@ -385,37 +414,30 @@ impl<'a> Decoder<'a> {
                     return Ok(Some(Item::SelectDb { db }));
                 }
                 RDB_OPCODE_RESIZEDB => {
-                    let db_size = self.run(length(self.rest()))?;
-                    let expires_size = self.run(length(self.rest()))?;
+                    let (db_size, expires_size) = self.run(resize_db(self.rest()))?;
                     return Ok(Some(Item::ResizeDb {
                         db_size,
                         expires_size,
                     }));
                 }
                 RDB_OPCODE_AUX => {
-                    let key = self.string()?;
-                    let value = self.string()?;
+                    let (key, value) = self.run(aux(self.origin()).parse(self.rest()))?;
                     return Ok(Some(Item::Aux { key, value }));
                 }
                 RDB_OPCODE_EXPIRETIME_MS => {
-                    let ms = self.run(u64_le(self.rest(), "expire time"))?;
-                    prefix.expire_ms = Some(ms as i64);
+                    prefix.expire_ms = Some(self.run(expire_ms(self.rest()))?)
                 }
                 RDB_OPCODE_EXPIRETIME => {
-                    let s = self.run(array::<4>(self.rest(), "expire time"))?;
-                    prefix.expire_ms = Some(i64::from(i32::from_le_bytes(s)) * 1000);
+                    prefix.expire_ms = Some(self.run(expire_seconds(self.rest()))?)
                 }
                 RDB_OPCODE_IDLE => prefix.idle = Some(self.run(length(self.rest()))?),
-                RDB_OPCODE_FREQ => {
-                    prefix.freq = Some(self.run(byte(self.rest(), "LFU frequency"))?)
-                }
+                RDB_OPCODE_FREQ => prefix.freq = Some(self.run(lfu_freq(self.rest()))?),
                 RDB_OPCODE_RAM_LRU | RDB_OPCODE_SLOT_NUM => {
                     // Redis Enterprise hints: one length, nothing we need.
                     self.run(length(self.rest()))?;
                 }
                 RDB_OPCODE_MODULE_AUX => {
-                    let id = self.run(length(self.rest()))?;
-                    let when_opcode = self.run(length(self.rest()))?;
+                    let (id, when_opcode) = self.run(module_aux_head(self.rest()))?;
                     if when_opcode != RDB_MODULE_OPCODE_UINT {
                         return Err(Error::new(
                             at as u64,
@@ -434,19 +456,12 @@ impl<'a> Decoder<'a> {
                     }));
                 }
                 RDB_OPCODE_FUNCTION2 => {
-                    let code = self.string()?;
+                    let code = self.run(located_string(self.origin()).parse(self.rest()))?;
                     return Ok(Some(Item::Function { code }));
                 }
                 RDB_OPCODE_FUNCTION_PRE_GA => {
-                    let name = self.string()?;
-                    let engine = self.string()?;
-                    let has_desc = self.run(byte(self.rest(), "function description flag"))?;
-                    let description = if has_desc != 0 {
-                        Some(self.string()?)
-                    } else {
-                        None
-                    };
-                    let code = self.string()?;
+                    let (name, engine, description, code) =
+                        self.run(function_pre_ga(self.origin()).parse(self.rest()))?;
                     return Ok(Some(Item::FunctionPreGa {
                         name,
                         engine,
@@ -455,9 +470,7 @@ impl<'a> Decoder<'a> {
                     }));
                 }
                 RDB_OPCODE_SLOT_INFO => {
-                    let slot = self.run(length(self.rest()))?;
-                    let size = self.run(length(self.rest()))?;
-                    let expires_size = self.run(length(self.rest()))?;
+                    let (slot, size, expires_size) = self.run(slot_info(self.rest()))?;
                     return Ok(Some(Item::SlotInfo {
                         slot,
                         size,
@@ -465,7 +478,7 @@ impl<'a> Decoder<'a> {
                     }));
                 }
                 VALKEY_RDB_OPCODE_SLOT_IMPORT if self.version.is_valkey() => {
-                    let job = self.string()?;
+                    let job = self.run(located_string(self.origin()).parse(self.rest()))?;
                     let ranges = self.run(count(self.rest(), 2, "slot import ranges"))?;
                     let start = self.pos;
                     for _ in 0..ranges {
@@ -501,8 +514,7 @@ impl<'a> Decoder<'a> {
                     let enc = Encoding::from_type_byte(op, self.version)
                         .map_err(|kind| Error::new(at as u64, "record", kind))?;
                     let start = prefix.start.unwrap_or(at);
-                    let key_at = self.pos as u64;
-                    let key = self.run(rdb_string(self.rest()))?.located(key_at);
+                    let key = self.run(located_string(self.origin()).parse(self.rest()))?;
                     let value_start = self.pos;
                     self.run(skip_value(enc, self.rest()))?;
                     return Ok(Some(Item::Record(Record {
@@ -521,11 +533,6 @@ impl<'a> Decoder<'a> {
                 }
             }
         }
-    }
-
-    fn string(&mut self) -> Result<RdbString<'a>> {
-        let at = self.pos as u64;
-        Ok(self.run(rdb_string(self.rest()))?.located(at))
     }
 
     fn eof(&mut self, at: usize) -> Result<Eof> {

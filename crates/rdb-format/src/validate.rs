@@ -18,8 +18,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::decoder::Record;
 use crate::error::{Error, ErrorKind, Result};
-use crate::stream::{Stream, StreamId};
-use crate::string::{Scratch, Str};
+use crate::read::stream::{Stream, StreamId};
+use crate::read::string::{Scratch, Str};
 use crate::value::{Encoding, Type, Value};
 
 /// The outcome of a validation that found nothing corrupt.

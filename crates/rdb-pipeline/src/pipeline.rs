@@ -404,11 +404,13 @@ fn process_chunk<S: Sink>(
 ) -> Result<(S::Part, u64, u64)> {
     let mut decoder = Decoder::resume(
         data,
-        chunk.file.version,
+        rdb_format::Resume {
+            version: chunk.file.version,
+            start: chunk.start,
+            end: chunk.end,
+            db: chunk.db,
+        },
         options,
-        chunk.start,
-        chunk.end,
-        chunk.db,
     );
     let mut scratch = Scratch::new();
     let key_scratch = Scratch::new();

@@ -1,8 +1,8 @@
 //! Consumer groups: their pending entries lists (PEL) and consumers.
 
 use crate::error::Result;
-use crate::parse::{count, finish, length, rdb_string, take_len, u64_le, Origin, PResult};
-use crate::string::{RdbString, Scratch, Str};
+use crate::read::string::{RdbString, Scratch, Str};
+use crate::read::{count, finish, length, rdb_string, take_len, u64_le, Origin, PResult};
 
 use super::{id_pair, raw_id, StreamId};
 

@@ -6,8 +6,8 @@
 //! ```
 
 use crate::error::{ErrorKind, Result};
-use crate::parse::{fail, invalid, Fail, Origin, PResult};
-use crate::string::Str;
+use crate::read::string::Str;
+use crate::read::{fail, invalid, Fail, Origin, PResult};
 
 const ZIPMAP_BIGLEN: u8 = 254;
 const ZIPMAP_END: u8 = 255;
@@ -67,7 +67,7 @@ impl<'b> Iterator for Zipmap<'b> {
             return None;
         }
         let step = self.step();
-        crate::parse::fused(&mut self.done, step)
+        crate::read::fused(&mut self.done, step)
     }
 }
 

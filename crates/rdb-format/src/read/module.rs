@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::consts::*;
-use crate::parse::{array, invalid, length, skip_string, PResult};
+use crate::read::{array, invalid, length, skip_string, PResult};
 
 const MODULE_CHARSET: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

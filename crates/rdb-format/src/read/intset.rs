@@ -5,8 +5,8 @@
 //! ```
 
 use crate::error::Result;
-use crate::parse::{invalid, Origin, PResult};
-use crate::string::Str;
+use crate::read::string::Str;
+use crate::read::{invalid, Origin, PResult};
 
 /// A lazy iterator over the members of an intset blob.
 #[derive(Clone, Debug)]

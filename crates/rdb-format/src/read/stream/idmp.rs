@@ -8,8 +8,8 @@
 //! ```
 
 use crate::error::Result;
-use crate::parse::{count, finish, length, rdb_string, skip_string, Origin, PResult};
-use crate::string::{RdbString, Scratch, Str};
+use crate::read::string::{RdbString, Scratch, Str};
+use crate::read::{count, finish, length, rdb_string, skip_string, Origin, PResult};
 
 use super::{id_pair, StreamId};
 

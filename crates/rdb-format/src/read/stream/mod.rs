@@ -27,11 +27,12 @@ pub use self::idmp::{Idmp, IdmpEntries, IdmpEntry, IdmpProducer, IdmpProducers};
 use std::fmt;
 
 use crate::consts::*;
+use crate::encoding::Encoding;
 use crate::error::{ErrorKind, Result};
-use crate::listpack::Listpack;
-use crate::parse::{array, count, finish, length, rdb_string, skip_string, Fail, Origin, PResult};
-use crate::string::{Scratch, Str};
-use crate::value::{blob, Encoding};
+use crate::read::blob::blob;
+use crate::read::listpack::Listpack;
+use crate::read::string::{Scratch, Str};
+use crate::read::{array, count, finish, length, rdb_string, skip_string, Fail, Origin, PResult};
 
 /// A stream entry id: milliseconds and sequence number.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -4,11 +4,11 @@
 
 use crate::consts::*;
 use crate::error::{ErrorKind, Result};
-use crate::listpack::Listpack;
-use crate::parse::{count, finish, length, rdb_string, Fail, Origin};
-use crate::string::{Scratch, Str};
-use crate::value::blob;
-use crate::ziplist::Ziplist;
+use crate::read::blob::blob;
+use crate::read::listpack::Listpack;
+use crate::read::string::{Scratch, Str};
+use crate::read::ziplist::Ziplist;
+use crate::read::{count, finish, length, rdb_string, Fail, Origin};
 
 /// A lazy iterator over the elements of a quicklist, node by node.
 #[derive(Clone, Debug)]

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::lzf;
+use crate::read::lzf;
 
 /// A string as stored in the dump: raw bytes, an integer, or LZF-compressed bytes.
 ///
@@ -206,37 +206,50 @@ impl Scratch {
     }
 
     pub(crate) fn decompress(&self, compressed: &[u8], len: u64, offset: u64) -> Result<&[u8]> {
-        if len > lzf::max_decompressed_len(compressed.len()) {
-            return Err(Error::new(
-                offset,
-                "LZF string",
-                ErrorKind::Invalid(
-                    format!(
-                        "declared length {len} is more than {} compressed bytes can hold",
-                        compressed.len()
-                    )
-                    .into(),
-                ),
-            ));
-        }
-        let lzf_error = |e: lzf::LzfError| {
-            Error::new(
-                offset,
-                "LZF string",
-                ErrorKind::Invalid(e.to_string().into()),
-            )
-        };
-        // The declared length is only a claim: past 4 times the compressed size, prove it
-        // before allocating it, so a false claim costs at most that much memory. (Below, the
-        // check would cost more time than the allocation risks: data that compresses little
-        // is mostly literals, which the check walks one run at a time.)
-        if len > 4 * compressed.len() as u64 {
-            lzf::validate(compressed, len as usize).map_err(lzf_error)?;
-        }
-        let out = self.bump.alloc_slice_fill_copy(len as usize, 0u8);
-        lzf::decompress(compressed, out).map_err(lzf_error)?;
-        Ok(out)
+        decompress_into(compressed, len, offset, |n| {
+            self.bump.alloc_slice_fill_copy(n, 0u8)
+        })
     }
+}
+
+/// Decompresses LZF data of declared length `len` into the buffer `alloc` gives for that
+/// length, once the claim is checked; errors name `offset`.
+pub(crate) fn decompress_into<'o>(
+    compressed: &[u8],
+    len: u64,
+    offset: u64,
+    alloc: impl FnOnce(usize) -> &'o mut [u8],
+) -> Result<&'o [u8]> {
+    if len > lzf::max_decompressed_len(compressed.len()) {
+        return Err(Error::new(
+            offset,
+            "LZF string",
+            ErrorKind::Invalid(
+                format!(
+                    "declared length {len} is more than {} compressed bytes can hold",
+                    compressed.len()
+                )
+                .into(),
+            ),
+        ));
+    }
+    let lzf_error = |e: lzf::LzfError| {
+        Error::new(
+            offset,
+            "LZF string",
+            ErrorKind::Invalid(e.to_string().into()),
+        )
+    };
+    // The declared length is only a claim: past 4 times the compressed size, prove it
+    // before allocating it, so a false claim costs at most that much memory. (Below, the
+    // check would cost more time than the allocation risks: data that compresses little
+    // is mostly literals, which the check walks one run at a time.)
+    if len > 4 * compressed.len() as u64 {
+        lzf::validate(compressed, len as usize).map_err(lzf_error)?;
+    }
+    let out = alloc(len as usize);
+    lzf::decompress(compressed, out).map_err(lzf_error)?;
+    Ok(out)
 }
 
 impl fmt::Debug for Scratch {
