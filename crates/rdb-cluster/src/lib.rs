@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+mod error;
 pub mod partial;
 pub mod seed;
 pub mod slot;
