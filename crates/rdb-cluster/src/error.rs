@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use rdb_format::encode::EncodeError;
+use rdb_format::write::EncodeError;
 
 use crate::checkpoint::CheckpointError;
 use crate::target::TargetError;

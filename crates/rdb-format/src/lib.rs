@@ -38,7 +38,6 @@
 pub mod consts;
 mod crc;
 mod decoder;
-pub mod encode;
 mod error;
 mod intset;
 mod listpack;
@@ -53,6 +52,7 @@ mod string;
 pub mod validate;
 mod value;
 mod version;
+pub mod write;
 mod ziplist;
 mod zipmap;
 
@@ -73,5 +73,8 @@ pub use crate::stream::{
 pub use crate::string::{RdbString, Scratch, Str};
 pub use crate::value::{Encoding, Hash, HashEntry, List, Set, Type, Value, ZSet};
 pub use crate::version::{Flavor, Version};
+/// The former name of [`write`], kept while callers move over.
+#[doc(hidden)]
+pub use crate::write as encode;
 pub use crate::ziplist::Ziplist;
 pub use crate::zipmap::Zipmap;

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
+use rdb_format::write::Conversion;
 use tokio::sync::mpsc;
 
 use super::reader::{ReadState, Reader};
@@ -20,13 +21,6 @@ pub(super) enum Mode {
     Window,
 }
 
-/// How a restored value was prepared (counted once the target has acknowledged it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum How {
-    Copied,
-    Reencoded,
-}
-
 pub(super) enum Op {
     Restore {
         key: Vec<u8>,
@@ -35,7 +29,8 @@ pub(super) enum Op {
         replace: bool,
         mode: Mode,
         module: bool,
-        how: How,
+        /// Copied or re-encoded (counted once the target has acknowledged it).
+        conversion: Conversion,
         at: Pos,
         bucket: u64,
     },

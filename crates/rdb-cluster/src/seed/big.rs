@@ -2,7 +2,7 @@
 //! under a temporary key, then `RPUSH`/`SADD`/`ZADD`/`HSET`/`APPEND` batches, then renamed
 //! into place ([`partial`]).
 
-use rdb_format::encode::{self, dump_payload};
+use rdb_format::write::{self, dump_payload};
 use rdb_format::{Record, Scratch, Str, Value};
 
 use super::batch::{Batch, Op};
@@ -56,11 +56,11 @@ impl Reader {
                     c.arg(chunk);
                     parts.push(c);
                 }
-                encode::string(Str::Bytes(head), &mut first)
+                write::string(Str::Bytes(head), &mut first)
             }
             Value::List(mut items) => {
                 let head = take_part(&mut items, part, |s| s.len()).map_err(decode_err)?;
-                let t = encode::list(head.into_iter().map(Ok), target, &mut first)?;
+                let t = write::list(head.into_iter().map(Ok), target, &mut first)?;
                 chunked(
                     &mut items,
                     part,
@@ -78,7 +78,7 @@ impl Reader {
             }
             Value::Set(mut members) => {
                 let head = take_part(&mut members, part, |s| s.len()).map_err(decode_err)?;
-                let t = encode::set(head.into_iter().map(Ok), target, &mut first)?;
+                let t = write::set(head.into_iter().map(Ok), target, &mut first)?;
                 chunked(
                     &mut members,
                     part,
@@ -97,7 +97,7 @@ impl Reader {
             Value::ZSet(mut members) => {
                 let size = |(m, _): &(Str<'_>, f64)| m.len() + 8;
                 let head = take_part(&mut members, part, size).map_err(decode_err)?;
-                let t = encode::zset(head.into_iter().map(Ok), target, &mut first)?;
+                let t = write::zset(head.into_iter().map(Ok), target, &mut first)?;
                 chunked(&mut members, part, size, |chunk| {
                     let mut c = cmd_for("ZADD");
                     for (m, s) in chunk {
@@ -111,7 +111,7 @@ impl Reader {
             Value::Hash(mut fields) => {
                 let size = |e: &rdb_format::HashEntry<'_>| e.field.len() + e.value.len();
                 let head = take_part(&mut fields, part, size).map_err(decode_err)?;
-                let t = encode::hash(head.into_iter().map(Ok), target, &mut first)?;
+                let t = write::hash(head.into_iter().map(Ok), target, &mut first)?;
                 chunked(&mut fields, part, size, |chunk| {
                     let mut c = cmd_for("HSET");
                     for e in chunk {

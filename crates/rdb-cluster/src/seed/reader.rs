@@ -8,11 +8,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdb_format::encode::{self, copyable, dump_payload, encode_value, type_byte, EncodeError};
+use rdb_format::write::{self, copyable, dump_payload, supports, transcode, EncodeError};
 use rdb_format::DumpFile;
-use rdb_format::{Decoder, Item, Record, Scratch, Str, Type, Value, Version};
+use rdb_format::{Decoder, Item, Record, Scratch, Type, Version};
 
-use super::batch::{Group, How, Mode, Op, Workers};
+use super::batch::{Group, Mode, Op, Workers};
 use super::now_ms;
 use super::options::SeedOptions;
 use super::report::{example, Progress};
@@ -264,54 +264,53 @@ impl Reader {
             db
         };
 
-        // The payload: the record's own bytes, or the value re-encoded.
+        // Too big for one `RESTORE`: sent in parts.
         let big = r.len > opts.max_payload
             && matches!(
                 r.data_type(),
                 Type::String | Type::List | Type::Set | Type::ZSet | Type::Hash
             );
-        let mut value = Vec::new();
-        let mut how = How::Reencoded;
-        let type_byte = if copyable(r.encoding, cx.source, cx.target_version) && !big {
-            if !cx.settled {
-                value.extend_from_slice(r.value_raw);
-                how = How::Copied;
+        // A big value is encoded in parts (see `big_value`) and a settled one is not sent:
+        // for those, only check that the target would accept the whole.
+        let decode_err = |source| SeedError::Decode {
+            path: cx.path.clone(),
+            source,
+        };
+        let mut encoded = Vec::new();
+        let ready = if big || cx.settled {
+            if big || !copyable(r.encoding, cx.source, cx.target_version) {
+                let decoded = r.value(scratch).map_err(decode_err)?;
+                supports(cx.target_version, &decoded).map(|()| None)
+            } else {
+                Ok(None)
             }
-            type_byte(r.encoding)
         } else {
-            // Values the target's version cannot hold are found by encoding them; a big value
-            // is encoded in parts below, so only check that the whole would be accepted.
-            let decoded = r.value(scratch).map_err(|source| SeedError::Decode {
-                path: cx.path.clone(),
-                source,
-            })?;
-            let check_only = big || cx.settled;
-            match encode_value_checked(&decoded, cx.target_version, &mut value, check_only) {
-                Ok(t) => t,
-                Err(e @ EncodeError::Unsupported { .. }) => {
-                    return match opts.on_unsupported {
-                        OnUnsupported::Fail => Err(SeedError::Unsupported {
-                            path: cx.path.clone(),
-                            key: show_key(&key),
-                            source: Box::new(e),
-                        }),
-                        OnUnsupported::Skip => {
-                            st.summary.unsupported += 1;
-                            example(&mut st.summary.unsupported_examples, || {
-                                format!("{}: {e}", show_key(&key))
-                            });
-                            Ok(())
-                        }
-                    };
-                }
-                Err(EncodeError::Decode(source)) => {
-                    return Err(SeedError::Decode {
+            transcode(r, scratch, cx.source, cx.target_version, &mut encoded).map(Some)
+        };
+        // The payload: the record's own bytes, or the value re-encoded.
+        let restore = match ready {
+            Ok(t) => t.map(|t| {
+                let payload = dump_payload(t.type_byte, t.bytes, cx.target_version);
+                (payload, t.conversion)
+            }),
+            Err(e @ EncodeError::Unsupported { .. }) => {
+                return match opts.on_unsupported {
+                    OnUnsupported::Fail => Err(SeedError::Unsupported {
                         path: cx.path.clone(),
-                        source,
-                    })
-                }
-                Err(e) => return Err(SeedError::Other(format!("{}: {e}", show_key(&key)))),
+                        key: show_key(&key),
+                        source: Box::new(e),
+                    }),
+                    OnUnsupported::Skip => {
+                        st.summary.unsupported += 1;
+                        example(&mut st.summary.unsupported_examples, || {
+                            format!("{}: {e}", show_key(&key))
+                        });
+                        Ok(())
+                    }
+                };
             }
+            Err(EncodeError::Decode(source)) => return Err(decode_err(source)),
+            Err(e) => return Err(SeedError::Other(format!("{}: {e}", show_key(&key)))),
         };
         st.summary.expected.add(bucket, r.expire_ms, cx.now);
         if cx.settled {
@@ -341,7 +340,10 @@ impl Reader {
         if big {
             return self.big_value(st, r, &cx, key, ttl, db, bucket, group, scratch);
         }
-        let payload = dump_payload(type_byte, &value, cx.target_version);
+        // Records without a payload (big or settled) have returned above.
+        let Some((payload, conversion)) = restore else {
+            return Ok(());
+        };
         let op = Op::Restore {
             key,
             ttl,
@@ -349,7 +351,7 @@ impl Reader {
             replace: opts.replace,
             mode: cx.mode,
             module,
-            how,
+            conversion,
             at: cx.at,
             bucket,
         };
@@ -373,7 +375,7 @@ impl Reader {
             file: cx.at.0 as usize,
             value_offset: r.value_offset,
             value_len: r.value_raw.len() as u64,
-            type_byte: encode::type_byte(r.encoding),
+            type_byte: write::type_byte(r.encoding),
             version: cx.source,
             key: key.to_vec(),
             db,
@@ -445,41 +447,4 @@ pub(super) struct RecordCtx<'a> {
     /// Acknowledged in an earlier run: count it, do not send it.
     pub(super) settled: bool,
     pub(super) mode: Mode,
-}
-
-/// Encodes a value, or only checks that it can be encoded (for a big value, or one settled
-/// by an earlier run): a hash's field TTLs are the only content-dependent limit.
-pub(super) fn encode_value_checked(
-    v: &Value<'_>,
-    target: Version,
-    out: &mut Vec<u8>,
-    check_only: bool,
-) -> Result<u8, EncodeError> {
-    if !check_only {
-        return encode_value(v, target, out);
-    }
-    match v {
-        Value::Hash(fields) => {
-            let mut any_ttl = false;
-            for f in fields.clone() {
-                any_ttl |= f?.expire_ms.is_some();
-            }
-            if any_ttl {
-                let one = rdb_format::HashEntry {
-                    field: Str::Bytes(b"f"),
-                    value: Str::Bytes(b"v"),
-                    expire_ms: Some(1),
-                };
-                encode::hash(std::iter::once(Ok(one)), target, out)
-            } else {
-                encode::hash(std::iter::empty(), target, out)
-            }
-        }
-        Value::Stream(_) | Value::Module(_) => encode_value(v, target, out),
-        Value::String(_) => Ok(encode::string(Str::Bytes(b""), out)),
-        Value::List(_) => encode::list(std::iter::empty(), target, out),
-        Value::Set(_) => encode::set(std::iter::empty(), target, out),
-        Value::ZSet(_) => encode::zset(std::iter::empty(), target, out),
-        _ => encode_value(v, target, out),
-    }
 }

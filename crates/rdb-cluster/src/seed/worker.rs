@@ -4,10 +4,11 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use rdb_format::write::Conversion;
 use redis::aio::MultiplexedConnection;
 use tokio::sync::mpsc;
 
-use super::batch::{Batch, How, Mode, Op};
+use super::batch::{Batch, Mode, Op};
 use super::report::example;
 use super::tracker::Shared;
 use crate::checkpoint::Pos;
@@ -181,13 +182,16 @@ impl Worker {
     ) {
         match op {
             Op::Restore {
-                mode, module, how, ..
+                mode,
+                module,
+                conversion,
+                ..
             } => match &result {
                 Ok(_) => {
                     out.seeded += 1;
-                    match how {
-                        How::Copied => out.copied += 1,
-                        How::Reencoded => out.reencoded += 1,
+                    match conversion {
+                        Conversion::Copied => out.copied += 1,
+                        _ => out.reencoded += 1,
                     }
                 }
                 Err(e) if e.code() == Some("BUSYKEY") => {
