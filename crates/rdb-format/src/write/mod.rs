@@ -3,7 +3,7 @@
 //!
 //! An [`RdbWriter`] writes a whole dump for a chosen target [`Version`]: the magic, aux fields,
 //! functions, `SELECTDB`/`RESIZEDB`, key records (copied raw from another dump, or encoded from a
-//! decoded [`Value`]), then `EOF` and the CRC64. [`dump_payload`] wraps one serialized value
+//! decoded [`Value`](crate::Value)), then `EOF` and the CRC64. [`dump_payload`] wraps one serialized value
 //! the way `DUMP` does (type byte, value, 2-byte RDB version, CRC64), ready for `RESTORE`.
 //!
 //! Values are encoded for the target with [`encode_value`] (or the per-type functions
