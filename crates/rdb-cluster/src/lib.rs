@@ -1,24 +1,71 @@
 //! Put a dump's keys where they belong: into a live server or cluster ([`seed`]), or into one
-//! RDB file per shard ([`split`]).
+//! RDB file per shard ([`split`]). Built on [`rdb_format`] (reading, and writing with
+//! [`rdb_format::write`]) and the shared [`Filter`]; it needs neither Arrow nor Parquet.
 //!
-//! [`seed::seed`] reads dumps (memory-mapped), applies the shared [`Filter`], and sends every
-//! key to a running Redis or Valkey with `RESTORE ... ABSTTL`, pipelined over several
-//! connections. A cluster is detected with `CLUSTER INFO`; keys are then routed by hash slot
-//! ([`slot`]) to their primary, following `MOVED`/`ASK` redirections. Values whose encoding
-//! the target reads are sent as copied bytes; others are re-encoded for the target's RDB
-//! version with [`rdb_format::encode`]. Values too big for one `RESTORE` are sent as a
-//! smaller part followed by `RPUSH`/`SADD`/`ZADD`/`HSET`/`APPEND` batches. Progress is kept
-//! in a [`checkpoint`] file so an interrupted run can resume, and the result is verified
-//! against the dump ([`verify`]).
+//! [`seed::seed`] reads dumps (memory-mapped), applies the filter, and sends every key to a
+//! running Redis or Valkey with `RESTORE ... ABSTTL`, pipelined over several connections. A
+//! cluster is detected with `CLUSTER INFO`; keys are then routed by hash slot ([`slot`]) to
+//! their primary, following `MOVED`/`ASK` redirections. Each value goes through
+//! [`rdb_format::write::transcode`]: sent as its own bytes when the target reads its
+//! encoding, re-encoded for the target's RDB version otherwise. Values too big for one
+//! `RESTORE` are sent as a smaller part followed by `RPUSH`/`SADD`/`ZADD`/`HSET`/`APPEND`
+//! batches ([`partial`]). Progress is kept in a [`checkpoint`] file so an interrupted run can
+//! resume, and the result is verified against the dump ([`verify`]). [`target`] connects
+//! (plain or TLS) and reads the server's version and slot map.
 //!
 //! [`split::split`] writes one valid RDB file per shard of a [`slot::SlotLayout`], copying
-//! records byte for byte when the versions agree.
+//! records byte for byte when the versions agree and transcoding them otherwise; a single
+//! shard filters a dump into a smaller one.
+//!
+//! ```
+//! use rdb_cluster::slot::{key_slot, SlotLayout};
+//! use rdb_cluster::split::{split, SplitOptions};
+//! use rdb_cluster::OnUnsupported;
+//! use rdb_format::write::{string, RdbWriter};
+//! use rdb_format::{Decoder, Flavor, Item, Str, Version};
+//! use rdb_pipeline::filter::Filter;
+//!
+//! // Keys belong to the shard that owns their hash slot.
+//! let layout = SlotLayout::even(3); // slots 0-5460, 5461-10922, 10923-16383
+//! assert_eq!(key_slot(b"foo"), 12182);
+//! assert_eq!(layout.shard_of(key_slot(b"foo")), Some(2));
+//!
+//! // A dump with three string keys...
+//! let version = Version { flavor: Flavor::Redis, number: 11 };
+//! let mut w = RdbWriter::new(Vec::new(), version)?;
+//! w.select_db(0)?;
+//! for key in [&b"foo"[..], b"bar", b"baz"] {
+//!     let mut value = Vec::new();
+//!     let type_byte = string(Str::Bytes(b"v"), &mut value);
+//!     w.record(key, None, type_byte, &value)?;
+//! }
+//! let dump = w.finish()?;
+//!
+//! // ...split into one RDB file per shard.
+//! let options = SplitOptions {
+//!     filter: Filter::default(),
+//!     target: None, // the input's version: records are copied byte for byte
+//!     on_unsupported: OnUnsupported::Skip,
+//!     validate: true,
+//!     cluster: true,
+//!     flatten_dbs: false,
+//! };
+//! let outputs = vec![Vec::new(); layout.shards()];
+//! let (report, files) = split(Decoder::new(&dump)?, &layout, outputs, &options)?;
+//! assert_eq!(report.keys, [2, 0, 1]); // bar and baz in shard 0, foo in shard 2
+//! let records = Decoder::new(&files[2])?
+//!     .filter(|item| matches!(item, Ok(Item::Record(_))))
+//!     .count();
+//! assert_eq!(records, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! [`Filter`]: rdb_pipeline::filter::Filter
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+mod error;
 pub mod partial;
 pub mod seed;
 pub mod slot;

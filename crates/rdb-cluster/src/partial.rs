@@ -60,8 +60,8 @@ pub fn temp_key(key: &[u8], at: Pos) -> Vec<u8> {
     out
 }
 
-/// KEYS[1] the temporary key, KEYS[2] the key; ARGV[1] `1` to replace an existing key,
-/// ARGV[2] the absolute expiry in ms (`0`: none). Returns 1 when the key was put in place
+/// `KEYS[1]` the temporary key, `KEYS[2]` the key; `ARGV[1]` `1` to replace an existing key,
+/// `ARGV[2]` the absolute expiry in ms (`0`: none). Returns 1 when the key was put in place
 /// (an expiry already past deletes it at once, as the server does for any PEXPIREAT),
 /// 0 when the key exists and is not replaced (the temporary key is dropped), -1 when the
 /// temporary key is missing.

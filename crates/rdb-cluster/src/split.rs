@@ -15,11 +15,11 @@
 
 use std::io::Write;
 
-use rdb_format::encode::{
-    copyable, encode_value, stream_metadata_lost, type_byte, EncodeError, RdbWriter,
-};
 use rdb_format::validate::{validate_record, FingerprintSet, Verdict};
-use rdb_format::{Decoder, Item, Scratch, Value, Version};
+use rdb_format::write::{
+    copyable, stream_metadata_lost, transcode, Conversion, EncodeError, RdbWriter,
+};
+use rdb_format::{Decoder, Item, Scratch, Type, Value, Version};
 use rdb_pipeline::filter::Filter;
 
 use crate::slot::{key_slot, SlotLayout};
@@ -264,33 +264,36 @@ pub fn split<W: Write>(
                     let start = r.offset as usize;
                     shard.w.raw(&data[start..start + r.len as usize])?;
                     report.copied += 1;
-                } else if copyable(r.encoding, source, target) {
-                    let t = type_byte(r.encoding);
-                    shard
-                        .w
-                        .record_copy(r.key, r.expire_ms, r.idle, r.freq, t, r.value_raw)?;
-                    report.copied += 1;
                 } else {
-                    value.clear();
-                    let v = r.value(&scratch)?;
-                    if let Value::Stream(s) = &v {
-                        if stream_metadata_lost(s, target)? {
-                            report.stream_metadata_lost += 1;
-                            if report.lossy_examples.len() < 10 {
-                                report.lossy_examples.push(format!(
-                                    "{}: stream metadata (max deleted id, entries added, \
-                                     consumer groups' entries read) dropped",
-                                    show_key(&key_bytes)
-                                ));
+                    // Re-encoding a stream for an older version may drop metadata: say so.
+                    if r.data_type() == Type::Stream && !copyable(r.encoding, source, target) {
+                        if let Value::Stream(s) = &r.value(&scratch)? {
+                            if stream_metadata_lost(s, target)? {
+                                report.stream_metadata_lost += 1;
+                                if report.lossy_examples.len() < 10 {
+                                    report.lossy_examples.push(format!(
+                                        "{}: stream metadata (max deleted id, entries added, \
+                                         consumer groups' entries read) dropped",
+                                        show_key(&key_bytes)
+                                    ));
+                                }
                             }
                         }
                     }
-                    match encode_value(&v, target, &mut value) {
+                    match transcode(&r, &scratch, source, target, &mut value) {
                         Ok(t) => {
-                            shard
-                                .w
-                                .record_copy(r.key, r.expire_ms, r.idle, r.freq, t, &value)?;
-                            report.reencoded += 1;
+                            shard.w.record_copy(
+                                r.key,
+                                r.expire_ms,
+                                r.idle,
+                                r.freq,
+                                t.type_byte,
+                                t.bytes,
+                            )?;
+                            match t.conversion {
+                                Conversion::Copied => report.copied += 1,
+                                _ => report.reencoded += 1,
+                            }
                         }
                         Err(e @ EncodeError::Unsupported { .. }) => match options.on_unsupported {
                             OnUnsupported::Fail => {
@@ -310,6 +313,7 @@ pub fn split<W: Write>(
                                 continue;
                             }
                         },
+                        Err(EncodeError::Decode(e)) => return Err(SplitError::Decode(e)),
                         Err(e) => return Err(e.into()),
                     }
                 }

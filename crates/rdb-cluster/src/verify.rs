@@ -11,7 +11,7 @@ use rdb_format::{DecoderOptions, Scratch, Value, Version};
 use redis::aio::MultiplexedConnection;
 use redis::Value as R;
 
-use crate::seed::SeedError;
+use crate::error::SeedError;
 use crate::show_key;
 use crate::slot::key_slot;
 use crate::target::{Target, TargetError};

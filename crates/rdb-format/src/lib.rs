@@ -42,7 +42,6 @@
 mod consts;
 mod crc;
 mod decoder;
-pub mod encode;
 mod encoding;
 mod error;
 #[cfg(feature = "mmap")]
@@ -55,6 +54,7 @@ mod records;
 pub mod validate;
 mod value;
 mod version;
+pub mod write;
 
 pub use crate::read::lzf;
 
@@ -84,6 +84,9 @@ pub use crate::stream::{
 pub use crate::string::{RdbString, Scratch, Str};
 pub use crate::value::{Encoding, Hash, HashEntry, List, Set, Type, Value, ZSet};
 pub use crate::version::{Flavor, Version};
+/// The former name of [`write`], kept while callers move over.
+#[doc(hidden)]
+pub use crate::write as encode;
 pub use crate::ziplist::Ziplist;
 pub use crate::zipmap::Zipmap;
 pub use crate::records::{KeyedRecord, RecordFilter, Records};

@@ -4,9 +4,9 @@
 //! zlbytes:u32le  zltail:u32le  zllen:u16le  { prevlen encoding data }*  0xFF
 //! ```
 
-use crate::encode::rdb_string::canonical_i64;
-use crate::encode::{EncodeError, Result};
 use crate::string::Str;
+use crate::write::rdb_string::canonical_i64;
+use crate::write::{EncodeError, Result};
 
 const HEADER_SIZE: usize = 10;
 const ZIP_END: u8 = 0xFF;

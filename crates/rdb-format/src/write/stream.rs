@@ -8,13 +8,13 @@
 //! first id, max deleted id, entries added) and the consumer groups are.
 
 use crate::consts::*;
-use crate::encode::length::length;
-use crate::encode::listpack::ListpackWriter;
-use crate::encode::rdb_string::rdb_str;
-use crate::encode::{layout_version, EncodeError, Result};
 use crate::stream::{Stream, StreamId};
 use crate::string::Str;
 use crate::version::Version;
+use crate::write::length::length;
+use crate::write::listpack::ListpackWriter;
+use crate::write::rdb_string::rdb_str;
+use crate::write::{layout_version, EncodeError, Result};
 
 const NODE_MAX_ENTRIES: usize = 100;
 const NODE_MAX_BYTES: usize = 4096;

@@ -3,14 +3,14 @@
 //! returns the type byte to write before the key.
 
 use crate::consts::*;
-use crate::encode::length::length;
-use crate::encode::listpack::ListpackWriter;
-use crate::encode::rdb_string::{canonical_i64, rdb_str};
-use crate::encode::ziplist::ZiplistWriter;
-use crate::encode::{has_field_ttls, layout_version, stream::stream, EncodeError, Result};
 use crate::string::Str;
 use crate::value::{HashEntry, Value};
 use crate::version::Version;
+use crate::write::length::length;
+use crate::write::listpack::ListpackWriter;
+use crate::write::rdb_string::{canonical_i64, rdb_str};
+use crate::write::ziplist::ZiplistWriter;
+use crate::write::{has_field_ttls, layout_version, stream::stream, EncodeError, Result};
 
 /// Largest collection written as a listpack or ziplist (Redis's `*-max-listpack-entries`).
 const COMPACT_MAX_ENTRIES: usize = 128;
@@ -96,13 +96,13 @@ pub fn list<'a>(
             let item = item?;
             if !node.is_empty() && node.bytes() + item.len() > QUICKLIST_NODE_BYTES {
                 let blob = std::mem::take(&mut node).finish()?;
-                crate::encode::rdb_string::rdb_string(&mut body, &blob);
+                crate::write::rdb_string::rdb_string(&mut body, &blob);
                 nodes += 1;
             }
             node.push(item);
         }
         if !node.is_empty() {
-            crate::encode::rdb_string::rdb_string(&mut body, &node.finish()?);
+            crate::write::rdb_string::rdb_string(&mut body, &node.finish()?);
             nodes += 1;
         }
         length(out, nodes);
@@ -302,6 +302,20 @@ fn string_double(out: &mut Vec<u8>, s: f64, text: &mut Vec<u8>) {
     }
 }
 
+/// `Ok` when `target` has hash-field TTLs, else why not (one message for [`hash`] and
+/// [`supports`](crate::write::supports)).
+pub(crate) fn field_ttls_supported(target: Version) -> Result<()> {
+    if has_field_ttls(target) {
+        Ok(())
+    } else {
+        Err(EncodeError::Unsupported {
+            what: "a hash with field TTLs",
+            target,
+            why: "hash-field TTLs need Redis 7.4 (RDB 12) or Valkey 9",
+        })
+    }
+}
+
 /// A hash. With field TTLs: `HASH_METADATA` (Redis RDB 12+) or Valkey's `HASH_2`; a target
 /// without field TTLs gets [`EncodeError::Unsupported`]. Without: a listpack (RDB 10+) or
 /// ziplist (RDB 6+) when small, a plain `HASH` otherwise.
@@ -313,13 +327,7 @@ pub fn hash<'a>(
     let fields: Vec<HashEntry<'a>> = fields.collect::<crate::Result<_>>()?;
     let min_expire = fields.iter().filter_map(|f| f.expire_ms).min();
     if let Some(min_expire) = min_expire {
-        if !has_field_ttls(target) {
-            return Err(EncodeError::Unsupported {
-                what: "a hash with field TTLs",
-                target,
-                why: "hash-field TTLs need Redis 7.4 (RDB 12) or Valkey 9",
-            });
-        }
+        field_ttls_supported(target)?;
         if target.is_valkey() {
             // Valkey writes -1 for "no TTL"; a negative TTL (only a corrupt or hand-made
             // source has one) would come back as none, or as a time Valkey never writes.

@@ -3,8 +3,8 @@
 //! strings from a source dump can be copied still compressed ([`rdb_string_copy`]).
 
 use crate::consts::{RDB_ENCVAL, RDB_ENC_INT16, RDB_ENC_INT32, RDB_ENC_INT8, RDB_ENC_LZF};
-use crate::encode::length::length;
 use crate::string::{RdbString, Str};
+use crate::write::length::length;
 
 /// Appends `bytes` as an RDB string, integer-encoded when it is the canonical decimal text of
 /// a 32-bit integer (as Redis writes it).

@@ -3,7 +3,7 @@
 //!
 //! An [`RdbWriter`] writes a whole dump for a chosen target [`Version`]: the magic, aux fields,
 //! functions, `SELECTDB`/`RESIZEDB`, key records (copied raw from another dump, or encoded from a
-//! decoded [`Value`]), then `EOF` and the CRC64. [`dump_payload`] wraps one serialized value
+//! decoded [`Value`](crate::Value)), then `EOF` and the CRC64. [`dump_payload`] wraps one serialized value
 //! the way `DUMP` does (type byte, value, 2-byte RDB version, CRC64), ready for `RESTORE`.
 //!
 //! Values are encoded for the target with [`encode_value`] (or the per-type functions
@@ -17,10 +17,13 @@
 //! [`EncodeError::Unsupported`].
 //!
 //! When a record's on-disk encoding is one the target reads with the same meaning
-//! ([`copyable`]), its bytes can be copied without decoding at all.
+//! ([`copyable`]), its bytes can be copied without decoding at all. [`transcode`] does that
+//! choice in one call: a record's value for a target, copied or decoded and re-encoded
+//! ([`Conversion`]); [`supports`] says whether a target can hold a value without writing it
+//! out. Seeding a live server and splitting a dump both go through them.
 //!
 //! ```
-//! use rdb_format::encode::{dump_payload, encode_value, RdbWriter};
+//! use rdb_format::write::{dump_payload, encode_value, RdbWriter};
 //! use rdb_format::{Decoder, Flavor, Item, Scratch, Str, Value, Version};
 //!
 //! let target = Version { flavor: Flavor::Redis, number: 9 };
@@ -50,6 +53,7 @@ mod listpack;
 mod rdb_file;
 mod rdb_string;
 mod stream;
+mod transcode;
 mod value;
 mod ziplist;
 
@@ -62,6 +66,7 @@ pub use self::listpack::ListpackWriter;
 pub use self::rdb_file::RdbWriter;
 pub use self::rdb_string::{rdb_str, rdb_string, rdb_string_copy};
 pub use self::stream::{stream, stream_metadata_lost};
+pub use self::transcode::{supports, transcode, Conversion, Transcoded};
 pub use self::value::{encode_value, hash, list, set, string, zset};
 pub use self::ziplist::ZiplistWriter;
 

@@ -6,7 +6,7 @@ use crate::consts::{RDB_32BITLEN, RDB_64BITLEN};
 ///
 /// ```
 /// let mut out = Vec::new();
-/// rdb_format::encode::length(&mut out, 300);
+/// rdb_format::write::length(&mut out, 300);
 /// assert_eq!(out, [0x41, 0x2C]);
 /// ```
 #[inline]

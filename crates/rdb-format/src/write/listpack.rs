@@ -5,9 +5,9 @@
 //! total_bytes:u32le  num_elements:u16le  { encoding+data  backlen }*  0xFF
 //! ```
 
-use crate::encode::rdb_string::canonical_i64;
-use crate::encode::{EncodeError, Result};
 use crate::string::Str;
+use crate::write::rdb_string::canonical_i64;
+use crate::write::{EncodeError, Result};
 
 const HEADER_SIZE: usize = 6;
 const LP_EOF: u8 = 0xFF;

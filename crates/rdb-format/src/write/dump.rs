@@ -14,7 +14,7 @@ pub fn payload_version(target: Version) -> u16 {
 /// A `DUMP` payload of a serialized value for `target`.
 ///
 /// ```
-/// use rdb_format::encode::{dump_payload, DumpPayload};
+/// use rdb_format::write::{dump_payload, DumpPayload};
 /// use rdb_format::{Flavor, Version};
 ///
 /// let v10 = Version { flavor: Flavor::Redis, number: 10 };

@@ -4,11 +4,11 @@ use std::io::Write;
 
 use crate::consts::*;
 use crate::crc::{crc64, crc64_combine};
-use crate::encode::length::length;
-use crate::encode::rdb_string::{rdb_string, rdb_string_copy};
-use crate::encode::Result;
 use crate::string::RdbString;
 use crate::version::Version;
+use crate::write::length::length;
+use crate::write::rdb_string::{rdb_string, rdb_string_copy};
+use crate::write::Result;
 
 /// Bytes gathered before they are checksummed and handed to the output.
 const BUFFER: usize = 256 * 1024;
@@ -76,7 +76,7 @@ impl<W: Write> RdbWriter<W> {
     }
 
     /// Appends bytes that are already valid RDB (e.g. a record copied from another dump of
-    /// a version the target reads: see [`copyable`](crate::encode::copyable)).
+    /// a version the target reads: see [`copyable`](crate::write::copyable)).
     pub fn raw(&mut self, bytes: &[u8]) -> Result<()> {
         if bytes.len() >= BUFFER {
             self.flush_buf()?;
@@ -142,7 +142,7 @@ impl<W: Write> RdbWriter<W> {
     }
 
     /// A key record: expiry (absolute unix ms), type byte, key, and the serialized value
-    /// (from [`encode_value`](crate::encode::encode_value) or a source record's
+    /// (from [`encode_value`](crate::write::encode_value) or a source record's
     /// `value_raw`).
     pub fn record(
         &mut self,
