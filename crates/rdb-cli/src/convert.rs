@@ -251,7 +251,11 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
     let mut export = export.into_inner().unwrap_or_else(|p| p.into_inner());
     // Published only when every input is done; the manifest's counts are those of the
     // files found in place.
-    let result = result.map_err(|e| (e.to_string(), matches!(e, PipelineError::Canceled)));
+    let result = result.map_err(|e| {
+        let canceled = matches!(e, PipelineError::Canceled);
+        // A sink's error keeps its cause as `source()`: the whole chain, as main prints it.
+        (format!("{:#}", anyhow::Error::from(e)), canceled)
+    });
     let result = result.and_then(|summaries| {
         export
             .publish(&sink.files())

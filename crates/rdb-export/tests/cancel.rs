@@ -5,7 +5,9 @@ use std::sync::atomic::Ordering;
 
 use rdb_export::parquet::{ParquetOptions, ParquetSink};
 use rdb_format::{Item, Scratch};
-use rdb_pipeline::pipeline::{run, Chunk, PipelineError, PipelineOptions, Progress, Result, Sink};
+use rdb_pipeline::pipeline::{
+    run, Chunk, FileInfo, PipelineError, PipelineOptions, Progress, Sink, SinkError,
+};
 
 /// Cancels the run once the first chunk has committed.
 struct CancelAfterFirst<'p> {
@@ -13,18 +15,35 @@ struct CancelAfterFirst<'p> {
     progress: &'p Progress,
 }
 
+type Inner = ParquetSink;
+
 impl Sink for CancelAfterFirst<'_> {
-    type Part = <ParquetSink as Sink>::Part;
+    type File = <Inner as Sink>::File;
+    type Part = <Inner as Sink>::Part;
+    type Error = <Inner as Sink>::Error;
+    fn begin_file(
+        &self,
+        file: &FileInfo,
+        data: &[u8],
+    ) -> Result<Self::File, SinkError<Self::Error>> {
+        self.inner.begin_file(file, data)
+    }
     fn process<'a>(
         &self,
+        state: &Self::File,
         chunk: &Chunk,
-        items: &mut dyn Iterator<Item = Result<Item<'a>>>,
+        items: &mut dyn Iterator<Item = rdb_format::Result<Item<'a>>>,
         scratch: &mut Scratch,
-    ) -> Result<Self::Part> {
-        self.inner.process(chunk, items, scratch)
+    ) -> Result<Self::Part, SinkError<Self::Error>> {
+        self.inner.process(state, chunk, items, scratch)
     }
-    fn commit(&self, chunk: &Chunk, part: Self::Part) -> Result<()> {
-        self.inner.commit(chunk, part)?;
+    fn commit(
+        &self,
+        state: &Self::File,
+        chunk: &Chunk,
+        part: Self::Part,
+    ) -> Result<(), Self::Error> {
+        self.inner.commit(state, chunk, part)?;
         self.progress.cancel.store(true, Ordering::Relaxed);
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Filters shared by every sink: database, key glob or regex, type, expiry, size. They look
 //! only at a record's metadata and key, so a filtered-out value is never decoded.
 
-use rdb_format::{Record, Type};
+use rdb_format::{Record, Scratch, Type};
 
 /// Which keys to keep, by expiry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,6 +87,26 @@ impl Filter {
     pub fn matches_key(&self, key: &[u8]) -> bool {
         self.key_glob.as_deref().is_none_or(|g| glob_match(g, key))
             && self.key_regex.as_ref().is_none_or(|re| re.is_match(key))
+    }
+
+    /// Whether the filter keeps `r`: its metadata first, then, when the filter looks at keys,
+    /// its key, decoded into `key` (cleared first) with `scratch`. `key` is left empty when
+    /// the filter does not need it.
+    pub fn keep(
+        &self,
+        r: &Record<'_>,
+        scratch: &Scratch,
+        key: &mut Vec<u8>,
+    ) -> rdb_format::Result<bool> {
+        key.clear();
+        if !self.matches_metadata(r) {
+            return Ok(false);
+        }
+        if !self.needs_key() {
+            return Ok(true);
+        }
+        r.key.decode(scratch)?.write_to(key);
+        Ok(self.matches_key(key))
     }
 }
 

@@ -8,3 +8,10 @@
 
 pub mod filter;
 pub mod pipeline;
+
+/// The current time in unix milliseconds (0 if the clock is before 1970).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

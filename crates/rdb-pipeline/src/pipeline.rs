@@ -18,6 +18,7 @@ use rdb_format::DumpFile;
 
 /// Errors of a pipeline run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PipelineError {
     /// A dump could not be opened, or was cut or rewritten while being read.
     #[error("{path}: {error}")]
@@ -35,12 +36,37 @@ pub enum PipelineError {
         /// The decoder's error, with its offset.
         error: rdb_format::Error,
     },
-    /// The sink failed.
-    #[error("{0}")]
-    Sink(String),
+    /// The sink failed: its own error ([`Sink::Error`]), which a caller can downcast. Shown
+    /// as the sink's error, with the same `source()` chain.
+    #[error(transparent)]
+    Sink(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// A worker thread stopped without a result (it panicked).
+    #[error("a worker stopped")]
+    WorkerStopped,
     /// The run was canceled.
     #[error("canceled")]
     Canceled,
+}
+
+impl PipelineError {
+    /// Wraps a sink's error.
+    pub fn sink(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        PipelineError::Sink(Box::new(error))
+    }
+}
+
+/// What can fail while a sink reads a dump's header or processes a chunk: the dump's bytes,
+/// or the sink itself. The engine names the file of a [`SinkError::Decode`]
+/// ([`PipelineError::Decode`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError<E> {
+    /// An item or value of the chunk could not be decoded.
+    #[error(transparent)]
+    Decode(#[from] rdb_format::Error),
+    /// The sink failed.
+    #[error(transparent)]
+    Sink(E),
 }
 
 /// Result of the pipeline.
@@ -76,38 +102,134 @@ pub struct Chunk {
     pub db: u64,
 }
 
-/// Where a sink's output goes: the pipeline calls [`Sink::process`] on worker threads for
-/// each chunk and [`Sink::commit`] on the calling thread, in order. Methods take `&self`
-/// because workers run while earlier chunks commit: keep commit state behind a `Mutex`
-/// (only the calling thread takes it, so it is never contended).
+/// Where a sink's output goes: the pipeline calls [`Sink::begin_file`] before a dump's
+/// chunks, [`Sink::process`] on worker threads for each chunk and [`Sink::commit`] on the
+/// calling thread, in order, then [`Sink::end_file`]. Methods take `&self` because workers
+/// run while earlier chunks commit: keep commit state behind a `Mutex` (only the calling
+/// thread takes it, so it is never contended). What a sink needs per dump (a model read from
+/// its header, say) is its [`Sink::File`], handed to every later call for that dump.
+///
+/// For a sink that only walks records, [`for_each_record`] does the walk in
+/// [`Sink::process`], and [`FnSink`] makes a sink of one closure.
 pub trait Sink: Sync {
+    /// What the sink keeps per dump, from [`Sink::begin_file`] to [`Sink::end_file`].
+    type File: Send + Sync;
     /// What processing one chunk produces.
     type Part: Send;
+    /// The sink's own errors (the engine keeps them whole: [`PipelineError::Sink`]).
+    type Error: std::error::Error + Send + Sync + 'static;
 
     /// Called before a file's first chunk, with the whole dump's bytes (to read its header).
-    fn begin_file(&self, _file: &FileInfo, _data: &[u8]) -> Result<()> {
-        Ok(())
-    }
+    fn begin_file(
+        &self,
+        file: &FileInfo,
+        data: &[u8],
+    ) -> Result<Self::File, SinkError<Self::Error>>;
 
     /// Converts a chunk's items, which the filter has already passed (records that fail the
     /// filter are not given). Runs in parallel with other chunks.
     fn process<'a>(
         &self,
+        file: &Self::File,
         chunk: &Chunk,
-        items: &mut dyn Iterator<Item = Result<Item<'a>>>,
+        items: &mut dyn Iterator<Item = rdb_format::Result<Item<'a>>>,
         scratch: &mut Scratch,
-    ) -> Result<Self::Part>;
+    ) -> Result<Self::Part, SinkError<Self::Error>>;
 
     /// Takes a chunk's result, in file order.
-    fn commit(&self, chunk: &Chunk, part: Self::Part) -> Result<()>;
+    fn commit(&self, file: &Self::File, chunk: &Chunk, part: Self::Part)
+        -> Result<(), Self::Error>;
 
     /// Called after a file's last chunk with its end (checksum state, trailing bytes).
-    fn end_file(&self, _file: &FileInfo, _eof: &Eof) -> Result<()> {
+    fn end_file(&self, _file: Self::File, _eof: &Eof) -> Result<(), Self::Error> {
         Ok(())
     }
 
     /// Drops what a failed or canceled run left half done (temporary files).
     fn abort(&self) {}
+}
+
+/// Walks the records of a chunk's `items` (other items are skipped), calling `f` with each
+/// record, its decoded key and the scratch its value can be decoded into (reset before each
+/// record). The walk of [`Sink::process`] for sinks that look at records only.
+pub fn for_each_record<'a, E>(
+    items: &mut dyn Iterator<Item = rdb_format::Result<Item<'a>>>,
+    scratch: &mut Scratch,
+    mut f: impl FnMut(&Record<'a>, &[u8], &Scratch) -> Result<(), SinkError<E>>,
+) -> Result<(), SinkError<E>> {
+    let mut key = Vec::new();
+    for item in items {
+        if let Item::Record(r) = item? {
+            scratch.reset();
+            key.clear();
+            r.key.decode(scratch)?.write_to(&mut key);
+            f(&r, &key, scratch)?;
+        }
+    }
+    Ok(())
+}
+
+/// A sink made of one closure, called with every record the filter keeps, its decoded key
+/// and a scratch buffer for its value ([`for_each_record`]), on the pipeline's threads and
+/// in no particular order. The closure keeps what it learns itself (atomics, a `Mutex`).
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use rdb_pipeline::pipeline::{FnSink, PipelineOptions, Progress};
+///
+/// let keys = AtomicU64::new(0);
+/// let sink = FnSink::new(|_record, _key: &[u8], _scratch| {
+///     keys.fetch_add(1, Ordering::Relaxed);
+///     Ok::<(), std::convert::Infallible>(())
+/// });
+/// let files: Vec<std::path::PathBuf> = Vec::new(); // dumps to read
+/// rdb_pipeline::pipeline::run(&files, &PipelineOptions::default(), &sink, &Progress::default())?;
+/// println!("{} keys", keys.load(Ordering::Relaxed));
+/// # Ok::<(), rdb_pipeline::pipeline::PipelineError>(())
+/// ```
+pub struct FnSink<F> {
+    record: F,
+}
+
+impl<F> FnSink<F> {
+    /// A sink calling `record` for each record.
+    pub fn new<E>(record: F) -> Self
+    where
+        F: Fn(&Record<'_>, &[u8], &Scratch) -> Result<(), E> + Sync,
+        E: std::error::Error + Send + Sync + 'static,
+    {
+        FnSink { record }
+    }
+}
+
+impl<F, E> Sink for FnSink<F>
+where
+    F: Fn(&Record<'_>, &[u8], &Scratch) -> Result<(), E> + Sync,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    type File = ();
+    type Part = ();
+    type Error = E;
+
+    fn begin_file(&self, _file: &FileInfo, _data: &[u8]) -> Result<(), SinkError<E>> {
+        Ok(())
+    }
+
+    fn process<'a>(
+        &self,
+        _file: &(),
+        _chunk: &Chunk,
+        items: &mut dyn Iterator<Item = rdb_format::Result<Item<'a>>>,
+        scratch: &mut Scratch,
+    ) -> Result<(), SinkError<E>> {
+        for_each_record(items, scratch, |r, key, scratch| {
+            (self.record)(r, key, scratch).map_err(SinkError::Sink)
+        })
+    }
+
+    fn commit(&self, _file: &(), _chunk: &Chunk, _part: ()) -> Result<(), E> {
+        Ok(())
+    }
 }
 
 /// Counters a caller can read while the pipeline runs (progress bars, manifests).
@@ -271,7 +393,9 @@ fn run_file<S: Sink>(
         size: data.len() as u64,
         version: scan.version(),
     });
-    sink.begin_file(&file, data)?;
+    let state = sink
+        .begin_file(&file, data)
+        .map_err(|e| sink_error(&file.path, e))?;
 
     // Keep every thread busy with one chunk in hand and one queued.
     let max_in_flight = rayon::current_num_threads() * 2;
@@ -280,11 +404,12 @@ fn run_file<S: Sink>(
     // "the largest value plus a few chunks" instead of "the largest values, one per thread".
     let big_chunk = (options.chunk_bytes * 4).max(BIG_CHUNK);
     let commit = |chunk: Chunk, rx: mpsc::Receiver<Result<(S::Part, u64, u64)>>| -> Result<u64> {
-        let result = wait(&rx).ok_or_else(|| PipelineError::Sink("a worker stopped".into()))?;
+        let result = wait(&rx).ok_or(PipelineError::WorkerStopped)?;
         // Nothing read after a cut reaches the sink.
         changed()?;
         let (part, kept, skipped) = result?;
-        sink.commit(&chunk, part)?;
+        sink.commit(&state, &chunk, part)
+            .map_err(PipelineError::sink)?;
         let bytes = chunk.end - chunk.start;
         progress.bytes_done.fetch_add(bytes, Ordering::Relaxed);
         progress.keys_done.fetch_add(kept, Ordering::Relaxed);
@@ -338,9 +463,11 @@ fn run_file<S: Sink>(
                 let worker_chunk = chunk.clone();
                 let filter = &options.filter;
                 let decoder_options = options.decoder;
+                let state = &state;
                 scope.spawn(move |_| {
                     let _ = tx.send(process_chunk(
                         sink,
+                        state,
                         &worker_chunk,
                         data,
                         decoder_options,
@@ -359,7 +486,7 @@ fn run_file<S: Sink>(
         Ok(eof)
     })?;
     changed()?;
-    sink.end_file(&file, &eof)?;
+    sink.end_file(state, &eof).map_err(PipelineError::sink)?;
     // Header and EOF bytes belong to no chunk; count them once the file is done.
     progress
         .bytes_done
@@ -397,6 +524,7 @@ fn wait<T>(rx: &mpsc::Receiver<T>) -> Option<T> {
 /// Decodes one chunk, applies the filter, hands the rest to the sink.
 fn process_chunk<S: Sink>(
     sink: &S,
+    state: &S::File,
     chunk: &Chunk,
     data: &[u8],
     options: DecoderOptions,
@@ -413,50 +541,58 @@ fn process_chunk<S: Sink>(
         options,
     );
     let mut scratch = Scratch::new();
-    let key_scratch = Scratch::new();
+    let mut key_scratch = Scratch::new();
+    let mut key = Vec::new();
     let mut kept = 0u64;
     let mut skipped = 0u64;
-    let path = &chunk.file.path;
+    // The first decoding error of the walk wins, even over what the sink makes of it.
+    let mut failed: Option<rdb_format::Error> = None;
     let mut items = std::iter::from_fn(|| loop {
         let item = match decoder.next_item() {
             Ok(Some(i)) => i,
             Ok(None) => return None,
             Err(error) => {
-                return Some(Err(PipelineError::Decode {
-                    path: path.clone(),
-                    error,
-                }))
+                failed.get_or_insert_with(|| error.clone());
+                return Some(Err(error));
             }
         };
         if let Item::Record(r) = &item {
-            match keep(filter, r, &key_scratch) {
+            key_scratch.reset();
+            match filter.keep(r, &key_scratch, &mut key) {
                 Ok(true) => kept += 1,
                 Ok(false) => {
                     skipped += 1;
                     continue;
                 }
                 Err(error) => {
-                    return Some(Err(PipelineError::Decode {
-                        path: path.clone(),
-                        error,
-                    }))
+                    failed.get_or_insert_with(|| error.clone());
+                    return Some(Err(error));
                 }
             }
         }
         return Some(Ok(item));
     });
-    let part = sink.process(chunk, &mut items, &mut scratch)?;
-    Ok((part, kept, skipped))
+    let result = sink.process(state, chunk, &mut items, &mut scratch);
+    drop(items);
+    if let Some(error) = failed {
+        return Err(sink_error::<S::Error>(&chunk.file.path, error.into()));
+    }
+    match result {
+        Ok(part) => Ok((part, kept, skipped)),
+        Err(e) => Err(sink_error(&chunk.file.path, e)),
+    }
 }
 
-fn keep(filter: &Filter, r: &Record<'_>, scratch: &Scratch) -> rdb_format::Result<bool> {
-    if !filter.matches_metadata(r) {
-        return Ok(false);
+/// A sink's error as the run's, naming the file of a decoding error.
+fn sink_error<E: std::error::Error + Send + Sync + 'static>(
+    path: &std::path::Path,
+    e: SinkError<E>,
+) -> PipelineError {
+    match e {
+        SinkError::Decode(error) => PipelineError::Decode {
+            path: path.to_path_buf(),
+            error,
+        },
+        SinkError::Sink(error) => PipelineError::sink(error),
     }
-    if !filter.needs_key() {
-        return Ok(true);
-    }
-    let mut key = Vec::new();
-    r.key.decode(scratch)?.write_to(&mut key);
-    Ok(filter.matches_key(&key))
 }

@@ -288,16 +288,9 @@ impl InfoReport {
 
     /// Counts one record (metadata only).
     pub fn record(&mut self, r: &Record<'_>, filter: &Filter) -> Result<(), ReportError> {
-        if !filter.matches_metadata(r) {
+        self.scratch.reset();
+        if !filter.keep(r, &self.scratch, &mut self.key)? {
             return Ok(());
-        }
-        if filter.needs_key() {
-            self.scratch.reset();
-            self.key.clear();
-            r.key.decode(&self.scratch)?.write_to(&mut self.key);
-            if !filter.matches_key(&self.key) {
-                return Ok(());
-            }
         }
         if self.cur.as_ref().is_none_or(|(db, _)| *db != r.db) {
             self.flush_db();

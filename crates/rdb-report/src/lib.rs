@@ -33,6 +33,7 @@ use std::io;
 
 use rdb_format::{Decoder, DecoderOptions, Eof, Item, Record, Scratch, Version};
 
+use rdb_export::json::escape::{push_bytes, push_str, Escapes};
 use rdb_pipeline::filter::Filter;
 
 pub mod alloc;
@@ -63,6 +64,43 @@ pub enum ReportError {
     /// The output could not be written.
     #[error("writing output: {0}")]
     Io(#[from] io::Error),
+}
+
+/// Errors of the reports' pipeline sinks ([`memory::MemorySink`],
+/// [`memory_parquet::MemoryParquetSink`], [`top::TopSink`]); the dump's decoding errors are
+/// the engine's.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportSinkError {
+    /// A key of this dump could not be estimated.
+    #[error("{}", path.display())]
+    Estimate {
+        /// The dump.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: ReportError,
+    },
+    /// The output could not be written.
+    #[error("writing output")]
+    Write(#[source] io::Error),
+    /// The Parquet report could not be started, written or finished (`what` says which).
+    /// Parquet's errors repeat their cause in their message, so the error is a field shown
+    /// in this message, not a `source()`.
+    #[error("{what}: {error}")]
+    Parquet {
+        /// What was being done.
+        what: &'static str,
+        /// Why.
+        error: parquet::errors::ParquetError,
+    },
+    /// Rows could not be made into a batch (Arrow's errors repeat their cause in their
+    /// message, so the error is a field, not a `source()`).
+    #[error("building the memory report batch: {error}")]
+    Batch {
+        /// Why.
+        error: arrow_schema::ArrowError,
+    },
 }
 
 /// What a dump says about itself before its keys: its version and leading aux fields.
@@ -113,15 +151,15 @@ pub fn scan_keys<'a>(
     for item in decoder {
         match item? {
             Item::Record(r) => {
-                if !filter.matches_metadata(&r) {
+                scratch.reset();
+                if !filter.keep(&r, &scratch, &mut key)? {
                     continue;
                 }
-                scratch.reset();
-                key.clear();
-                r.key.decode(&scratch)?.write_to(&mut key);
-                if filter.matches_key(&key) {
-                    f(&r, &key, &scratch)?;
+                // Decoded already when the filter looks at keys.
+                if !filter.needs_key() {
+                    r.key.decode(&scratch)?.write_to(&mut key);
                 }
+                f(&r, &key, &scratch)?;
             }
             Item::Eof(eof) => return Ok(eof),
             _ => {}
@@ -151,18 +189,8 @@ pub(crate) fn csv_field(out: &mut Vec<u8>, b: &[u8]) {
 }
 
 /// Appends the decimal digits of `n`.
-pub(crate) fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+pub(crate) fn push_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Unix milliseconds as ISO 8601 UTC: `2025-01-31T12:00:00.000Z`.
@@ -191,7 +219,7 @@ pub(crate) fn push_iso_time(out: &mut Vec<u8>, ms: i64) {
     if (0..=9999).contains(&year) {
         push_digits(out, year as u64, 4);
     } else {
-        out.extend_from_slice(year.to_string().as_bytes());
+        out.extend_from_slice(itoa::Buffer::new().format(year).as_bytes());
     }
     out.push(b'-');
     push_digits(out, month as u64, 2);
@@ -210,16 +238,10 @@ pub(crate) fn push_iso_time(out: &mut Vec<u8>, ms: i64) {
 
 /// Appends `n` zero-padded to `width` digits.
 fn push_digits(out: &mut Vec<u8>, n: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut i = buf.len();
-    let mut n = n;
-    while n > 0 && i > 0 {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
-    let start = i.min(buf.len() - width.min(buf.len()));
-    out.extend_from_slice(&buf[start..]);
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(n).as_bytes();
+    out.resize(out.len() + width.saturating_sub(digits.len()), b'0');
+    out.extend_from_slice(digits);
 }
 
 /// `1536` → `1.5 KiB`.
@@ -259,44 +281,15 @@ pub fn printable(b: &[u8], max: usize) -> String {
 /// Appends `b` as a JSON string, or `{"base64":"..."}` when it is not UTF-8 (the convention
 /// of the NDJSON output).
 pub(crate) fn json_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    match std::str::from_utf8(b) {
-        Ok(s) => json_str(out, s),
-        Err(_) => {
-            out.extend_from_slice(b"{\"base64\":\"");
-            rdb_export::json::base64(out, b);
-            out.extend_from_slice(b"\"}");
-        }
-    }
+    push_bytes(out, b, Escapes::Unicode);
 }
 
 /// Appends `s` as a JSON string.
 pub(crate) fn json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-            }
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-    out.push(b'"');
+    push_str(out, s, Escapes::Unicode);
 }
 
-/// The current time in unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub use rdb_pipeline::now_ms;
 
 #[cfg(test)]
 mod tests {

@@ -31,7 +31,10 @@ use parquet::file::properties::WriterProperties;
 use rdb_format::{DecoderOptions, Record, Scratch};
 
 use crate::memory::{for_each_record, FileModels, KeyMemory, MemoryModel, ModelOptions};
-use rdb_pipeline::pipeline::{Chunk, FileInfo as PipelineFile, PipelineError, Result, Sink};
+use crate::ReportSinkError;
+use rdb_pipeline::pipeline::{Chunk, FileInfo as PipelineFile, Sink, SinkError};
+
+type Result<T, E = ReportSinkError> = std::result::Result<T, E>;
 
 /// The report's schema.
 pub fn memory_schema() -> SchemaRef {
@@ -127,7 +130,7 @@ impl Rows {
         ];
         RecordBatch::try_new(schema.clone(), columns)
             .map(Some)
-            .map_err(|e| PipelineError::Sink(format!("building the memory report batch: {e}")))
+            .map_err(|error| ReportSinkError::Batch { error })
     }
 }
 
@@ -146,8 +149,12 @@ impl<W: Write + Send> MemoryParquetSink<W> {
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(1 << 20))
             .build();
-        let writer = ArrowWriter::try_new(out, schema.clone(), Some(props))
-            .map_err(|e| PipelineError::Sink(format!("starting the Parquet report: {e}")))?;
+        let writer = ArrowWriter::try_new(out, schema.clone(), Some(props)).map_err(|error| {
+            ReportSinkError::Parquet {
+                what: "starting the Parquet report",
+                error,
+            }
+        })?;
         Ok(MemoryParquetSink {
             models: FileModels::new(options, decoder),
             schema,
@@ -165,38 +172,55 @@ impl<W: Write + Send> MemoryParquetSink<W> {
         let writer = self.writer.into_inner().unwrap_or_else(|p| p.into_inner());
         writer
             .into_inner()
-            .map_err(|e| PipelineError::Sink(format!("finishing the Parquet report: {e}")))
+            .map_err(|error| ReportSinkError::Parquet {
+                what: "finishing the Parquet report",
+                error,
+            })
     }
 }
 
 impl<W: Write + Send> Sink for MemoryParquetSink<W> {
+    type File = MemoryModel;
     type Part = Option<RecordBatch>;
+    type Error = ReportSinkError;
 
-    fn begin_file(&self, file: &PipelineFile, data: &[u8]) -> Result<()> {
-        self.models.begin_file(file, data).map(|_| ())
+    fn begin_file(
+        &self,
+        file: &PipelineFile,
+        data: &[u8],
+    ) -> Result<MemoryModel, SinkError<ReportSinkError>> {
+        self.models.begin_file(file, data)
     }
 
     fn process<'a>(
         &self,
+        model: &MemoryModel,
         chunk: &Chunk,
-        items: &mut dyn Iterator<Item = Result<rdb_format::Item<'a>>>,
+        items: &mut dyn Iterator<Item = rdb_format::Result<rdb_format::Item<'a>>>,
         scratch: &mut Scratch,
-    ) -> Result<Option<RecordBatch>> {
-        let model = self.models.get(chunk.file.index)?;
+    ) -> Result<Option<RecordBatch>, SinkError<ReportSinkError>> {
         let mut rows = Rows::new();
         for_each_record(chunk, items, scratch, |r, key, scratch| {
             let m = model.estimate(r, scratch)?;
             rows.push(r, key, &m);
             Ok(())
         })?;
-        rows.finish(&self.schema)
+        rows.finish(&self.schema).map_err(SinkError::Sink)
     }
 
-    fn commit(&self, _chunk: &Chunk, batch: Option<RecordBatch>) -> Result<()> {
+    fn commit(
+        &self,
+        _model: &MemoryModel,
+        _chunk: &Chunk,
+        batch: Option<RecordBatch>,
+    ) -> Result<()> {
         let Some(batch) = batch else { return Ok(()) };
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         writer
             .write(&batch)
-            .map_err(|e| PipelineError::Sink(format!("writing the Parquet report: {e}")))
+            .map_err(|error| ReportSinkError::Parquet {
+                what: "writing the Parquet report",
+                error,
+            })
     }
 }

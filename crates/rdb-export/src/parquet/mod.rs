@@ -34,7 +34,40 @@ use record::{record, RowError};
 pub use schema::TABLES;
 use schema::{Builder, Row, Table};
 
-use rdb_pipeline::pipeline::{Chunk, FileInfo, PipelineError, Result, Sink};
+use rdb_pipeline::pipeline::{Chunk, FileInfo, Sink, SinkError};
+
+/// Errors of [`ParquetSink`] (the dump's decoding errors are the engine's).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParquetSinkError {
+    /// A part file or the staging directory could not be made or read.
+    #[error("{}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The Parquet writer of a part file failed. Parquet's errors repeat their cause in their
+    /// message, so the error is a field shown in this message, not a `source()`.
+    #[error("{}: {error}", path.display())]
+    Parquet {
+        /// The part file.
+        path: PathBuf,
+        /// Why.
+        error: parquet::errors::ParquetError,
+    },
+    /// Rows could not be made into a batch (Arrow's errors repeat their cause in their
+    /// message, so the error is a field, not a `source()`).
+    #[error("building a batch: {error}")]
+    Batch {
+        /// Why.
+        error: arrow_schema::ArrowError,
+    },
+}
+
+type Result<T, E = ParquetSinkError> = std::result::Result<T, E>;
 
 /// Column compression.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -174,8 +207,18 @@ impl ParquetSink {
         stats
     }
 
-    fn io_err(path: &Path, e: impl std::fmt::Display) -> PipelineError {
-        PipelineError::Sink(format!("{}: {e}", path.display()))
+    fn io_err(path: &Path, source: std::io::Error) -> ParquetSinkError {
+        ParquetSinkError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    fn parquet_err(path: &Path, error: parquet::errors::ParquetError) -> ParquetSinkError {
+        ParquetSinkError::Parquet {
+            path: path.to_path_buf(),
+            error,
+        }
     }
 
     fn open_part(&self, chunk: &Chunk, table: Table, db: u64, n: u32) -> Result<PartWriter> {
@@ -217,7 +260,7 @@ impl ParquetSink {
             .push(staged.clone());
         let schema = table.schema();
         let writer = ArrowWriter::try_new(out, schema.clone(), Some(self.props.clone()))
-            .map_err(|e| Self::io_err(&staged, e))?;
+            .map_err(|e| Self::parquet_err(&staged, e))?;
         Ok(PartWriter {
             builder: Builder::new(table),
             schema,
@@ -292,7 +335,14 @@ impl<'s> ChunkTables<'s> {
     fn row(&mut self, table: Table, db: u64, fill: impl FnOnce(&mut Row<'_>)) -> Result<()> {
         let batch_bytes = self.sink.options.batch_bytes;
         let part = self.table(table, db)?;
-        fill(&mut part.builder.row());
+        let mut row = part.builder.row();
+        fill(&mut row);
+        // Rows are filled column by column: a row that misses or adds one would shift the
+        // table's columns, so tests check every row against the table's declaration.
+        debug_assert!(
+            row.is_complete(),
+            "{table:?}: a row does not fill its columns"
+        );
         part.file.rows += 1;
         if part.builder.bytes >= batch_bytes {
             flush_batch(part)?;
@@ -322,7 +372,7 @@ fn close(mut p: PartWriter) -> Result<PartFile> {
     let file = p
         .writer
         .into_inner()
-        .map_err(|e| ParquetSink::io_err(&p.staged, e))?;
+        .map_err(|e| ParquetSink::parquet_err(&p.staged, e))?;
     p.file.bytes = file
         .metadata()
         .map_err(|e| ParquetSink::io_err(&p.staged, e))?
@@ -337,62 +387,61 @@ fn flush_batch(p: &mut PartWriter) -> Result<()> {
     let batch = p.builder.finish(&p.schema)?;
     p.writer
         .write(&batch)
-        .map_err(|e| ParquetSink::io_err(&p.staged, e))
-}
-
-fn decode_err(chunk: &Chunk, error: rdb_format::Error) -> PipelineError {
-    PipelineError::Decode {
-        path: chunk.file.path.clone(),
-        error,
-    }
+        .map_err(|e| ParquetSink::parquet_err(&p.staged, e))
 }
 
 impl Sink for ParquetSink {
+    type File = ();
     type Part = Vec<PartFile>;
+    type Error = ParquetSinkError;
 
-    fn begin_file(&self, _file: &FileInfo, _data: &[u8]) -> Result<()> {
-        fs::create_dir_all(&self.dir).map_err(|e| Self::io_err(&self.dir, e))
+    fn begin_file(
+        &self,
+        _file: &FileInfo,
+        _data: &[u8],
+    ) -> Result<(), SinkError<ParquetSinkError>> {
+        fs::create_dir_all(&self.dir).map_err(|e| SinkError::Sink(Self::io_err(&self.dir, e)))
     }
 
     fn process<'a>(
         &self,
+        _file: &(),
         chunk: &Chunk,
-        items: &mut dyn Iterator<Item = Result<Item<'a>>>,
+        items: &mut dyn Iterator<Item = rdb_format::Result<Item<'a>>>,
         scratch: &mut Scratch,
-    ) -> Result<Vec<PartFile>> {
+    ) -> Result<Vec<PartFile>, SinkError<ParquetSinkError>> {
         let mut t = ChunkTables::new(self, chunk);
         let file = chunk.file.path.display().to_string();
         for item in items {
             match item? {
                 Item::Record(r) => record(&mut t, &file, &r, scratch).map_err(|e| match e {
-                    RowError::Decode(e) => decode_err(chunk, e),
-                    RowError::Sink(e) => e,
+                    RowError::Decode(e) => SinkError::Decode(e),
+                    RowError::Sink(e) => SinkError::Sink(e),
                 })?,
                 Item::Aux { key, value } => {
-                    let (k, v) = (key.decode(scratch), value.decode(scratch));
-                    let (k, v) = (
-                        k.map_err(|e| decode_err(chunk, e))?,
-                        v.map_err(|e| decode_err(chunk, e))?,
-                    );
+                    let (k, v) = (key.decode(scratch)?, value.decode(scratch)?);
                     t.row(Table::Meta, 0, |r| {
                         r.text(&file).text("aux").bytes(k).bytes(v);
-                    })?
+                    })
+                    .map_err(SinkError::Sink)?
                 }
                 Item::Function { code } => {
-                    let code = code.decode(scratch).map_err(|e| decode_err(chunk, e))?;
+                    let code = code.decode(scratch)?;
                     t.row(Table::Meta, 0, |r| {
                         r.text(&file)
                             .text("function")
                             .bytes(Str::Bytes(b""))
                             .bytes(code);
-                    })?
+                    })
+                    .map_err(SinkError::Sink)?
                 }
                 Item::FunctionPreGa { name, code, .. } => {
-                    let name = name.decode(scratch).map_err(|e| decode_err(chunk, e))?;
-                    let code = code.decode(scratch).map_err(|e| decode_err(chunk, e))?;
+                    let name = name.decode(scratch)?;
+                    let code = code.decode(scratch)?;
                     t.row(Table::Meta, 0, |r| {
                         r.text(&file).text("function").bytes(name).bytes(code);
-                    })?
+                    })
+                    .map_err(SinkError::Sink)?
                 }
                 Item::ModuleAux { id, raw, .. } => {
                     let name = id.name();
@@ -401,16 +450,17 @@ impl Sink for ParquetSink {
                             .text("module_aux")
                             .bytes(Str::Bytes(name.as_bytes()))
                             .raw(raw);
-                    })?
+                    })
+                    .map_err(SinkError::Sink)?
                 }
                 _ => {}
             }
             scratch.reset();
         }
-        t.finish()
+        t.finish().map_err(SinkError::Sink)
     }
 
-    fn commit(&self, _chunk: &Chunk, parts: Vec<PartFile>) -> Result<()> {
+    fn commit(&self, _file: &(), _chunk: &Chunk, parts: Vec<PartFile>) -> Result<()> {
         self.committed
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -4,11 +4,11 @@ use rdb_format::{HashEntry, Record, Scratch, Value};
 
 use super::schema::{id_parts, Table};
 use super::ChunkTables;
-use rdb_pipeline::pipeline::PipelineError;
+use super::ParquetSinkError;
 
 pub(super) enum RowError {
     Decode(rdb_format::Error),
-    Sink(PipelineError),
+    Sink(ParquetSinkError),
 }
 
 impl From<rdb_format::Error> for RowError {
@@ -17,8 +17,8 @@ impl From<rdb_format::Error> for RowError {
     }
 }
 
-impl From<PipelineError> for RowError {
-    fn from(e: PipelineError) -> Self {
+impl From<ParquetSinkError> for RowError {
+    fn from(e: ParquetSinkError) -> Self {
         RowError::Sink(e)
     }
 }

@@ -9,42 +9,123 @@ use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use rdb_format::{Str, StreamId};
 
-use rdb_pipeline::pipeline::{PipelineError, Result};
+use super::{ParquetSinkError, Result};
 
-/// The tables, in the order they are listed in manifests.
-pub const TABLES: [&str; 14] = [
-    "keys",
-    "strings",
-    "lists",
-    "sets",
-    "zsets",
-    "hashes",
-    "streams",
-    "stream_meta",
-    "stream_groups",
-    "stream_pending",
-    "stream_consumers",
-    "modules",
-    "meta",
-    "stream_idmp",
-];
+/// Declares every table once: its variant of [`Table`], its name (in [`TABLES`], in the
+/// order manifests list them) and its columns, so names, schemas and builders cannot drift
+/// apart.
+macro_rules! tables {
+    ($($variant:ident = $name:literal => $columns:expr,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub(super) enum Table {
+            $($variant,)*
+        }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(super) enum Table {
-    Keys,
-    Strings,
-    Lists,
-    Sets,
-    ZSets,
-    Hashes,
-    Streams,
-    StreamMeta,
-    StreamGroups,
-    StreamPending,
-    StreamConsumers,
-    Modules,
-    Meta,
-    StreamIdmp,
+        /// The tables, in the order they are listed in manifests.
+        pub const TABLES: [&str; [$($name),*].len()] = [$($name),*];
+
+        impl Table {
+            pub(super) fn name(self) -> &'static str {
+                match self {
+                    $(Table::$variant => $name,)*
+                }
+            }
+
+            pub(super) fn columns(self) -> &'static [(&'static str, Kind)] {
+                use Kind::*;
+                match self {
+                    $(Table::$variant => $columns,)*
+                }
+            }
+        }
+    };
+}
+
+/// The key of a value table's rows.
+const KEY: (&str, Kind) = ("key", Kind::Bytes);
+
+tables! {
+    Keys = "keys" => &[
+        ("file", Text),
+        KEY,
+        ("type", Text),
+        ("encoding", Text),
+        ("expire_ms", Time),
+        ("idle", I64),
+        ("freq", I64),
+        ("size", I64),
+        ("elements", I64),
+    ],
+    Strings = "strings" => &[KEY, ("value", Bytes)],
+    Lists = "lists" => &[KEY, ("index", I64), ("value", Bytes)],
+    Sets = "sets" => &[KEY, ("member", Bytes)],
+    ZSets = "zsets" => &[KEY, ("member", Bytes), ("score", F64)],
+    Hashes = "hashes" => &[
+        KEY,
+        ("field", Bytes),
+        ("value", Bytes),
+        ("field_expire_ms", Time),
+    ],
+    Streams = "streams" => &[
+        KEY,
+        ("id_ms", I64),
+        ("id_seq", I64),
+        ("field", Bytes),
+        ("value", Bytes),
+    ],
+    StreamMeta = "stream_meta" => &[
+        KEY,
+        ("length", I64),
+        ("last_id_ms", I64),
+        ("last_id_seq", I64),
+        ("first_id_ms", I64),
+        ("first_id_seq", I64),
+        ("max_deleted_id_ms", I64),
+        ("max_deleted_id_seq", I64),
+        ("entries_added", I64),
+        ("idmp_duration", I64),
+        ("idmp_max_entries", I64),
+        ("iids_added", I64),
+        ("iids_duplicates", I64),
+    ],
+    StreamGroups = "stream_groups" => &[
+        KEY,
+        ("group", Bytes),
+        ("last_delivered_id_ms", I64),
+        ("last_delivered_id_seq", I64),
+        ("entries_read", I64),
+    ],
+    StreamPending = "stream_pending" => &[
+        KEY,
+        ("group", Bytes),
+        ("id_ms", I64),
+        ("id_seq", I64),
+        ("consumer", Bytes),
+        ("delivery_time", Time),
+        ("delivery_count", I64),
+    ],
+    StreamConsumers = "stream_consumers" => &[
+        KEY,
+        ("group", Bytes),
+        ("consumer", Bytes),
+        ("seen_time", Time),
+        ("active_time", Time),
+        ("pending", I64),
+    ],
+    Modules = "modules" => &[KEY, ("module", Text), ("version", I64), ("raw", Bytes)],
+    Meta = "meta" => &[
+        ("file", Text),
+        ("kind", Text),
+        ("name", Bytes),
+        ("value", Bytes),
+    ],
+    StreamIdmp = "stream_idmp" => &[
+        KEY,
+        ("producer", Bytes),
+        ("iid", Bytes),
+        ("id_ms", I64),
+        ("id_seq", I64),
+    ],
 }
 
 #[derive(Clone, Copy)]
@@ -58,98 +139,6 @@ pub(super) enum Kind {
 }
 
 impl Table {
-    pub(super) fn name(self) -> &'static str {
-        TABLES[self as usize]
-    }
-
-    pub(super) fn columns(self) -> &'static [(&'static str, Kind)] {
-        use Kind::*;
-        const KEY: (&str, Kind) = ("key", Bytes);
-        match self {
-            Table::Keys => &[
-                ("file", Text),
-                KEY,
-                ("type", Text),
-                ("encoding", Text),
-                ("expire_ms", Time),
-                ("idle", I64),
-                ("freq", I64),
-                ("size", I64),
-                ("elements", I64),
-            ],
-            Table::Strings => &[KEY, ("value", Bytes)],
-            Table::Lists => &[KEY, ("index", I64), ("value", Bytes)],
-            Table::Sets => &[KEY, ("member", Bytes)],
-            Table::ZSets => &[KEY, ("member", Bytes), ("score", F64)],
-            Table::Hashes => &[
-                KEY,
-                ("field", Bytes),
-                ("value", Bytes),
-                ("field_expire_ms", Time),
-            ],
-            Table::Streams => &[
-                KEY,
-                ("id_ms", I64),
-                ("id_seq", I64),
-                ("field", Bytes),
-                ("value", Bytes),
-            ],
-            Table::StreamMeta => &[
-                KEY,
-                ("length", I64),
-                ("last_id_ms", I64),
-                ("last_id_seq", I64),
-                ("first_id_ms", I64),
-                ("first_id_seq", I64),
-                ("max_deleted_id_ms", I64),
-                ("max_deleted_id_seq", I64),
-                ("entries_added", I64),
-                ("idmp_duration", I64),
-                ("idmp_max_entries", I64),
-                ("iids_added", I64),
-                ("iids_duplicates", I64),
-            ],
-            Table::StreamGroups => &[
-                KEY,
-                ("group", Bytes),
-                ("last_delivered_id_ms", I64),
-                ("last_delivered_id_seq", I64),
-                ("entries_read", I64),
-            ],
-            Table::StreamPending => &[
-                KEY,
-                ("group", Bytes),
-                ("id_ms", I64),
-                ("id_seq", I64),
-                ("consumer", Bytes),
-                ("delivery_time", Time),
-                ("delivery_count", I64),
-            ],
-            Table::StreamConsumers => &[
-                KEY,
-                ("group", Bytes),
-                ("consumer", Bytes),
-                ("seen_time", Time),
-                ("active_time", Time),
-                ("pending", I64),
-            ],
-            Table::Modules => &[KEY, ("module", Text), ("version", I64), ("raw", Bytes)],
-            Table::StreamIdmp => &[
-                KEY,
-                ("producer", Bytes),
-                ("iid", Bytes),
-                ("id_ms", I64),
-                ("id_seq", I64),
-            ],
-            Table::Meta => &[
-                ("file", Text),
-                ("kind", Text),
-                ("name", Bytes),
-                ("value", Bytes),
-            ],
-        }
-    }
-
     pub(super) fn schema(self) -> SchemaRef {
         let mut fields = Vec::new();
         for &(name, kind) in self.columns() {
@@ -213,7 +202,11 @@ impl Builder {
 
     pub(super) fn row(&mut self) -> Row<'_> {
         self.rows += 1;
-        Row { b: self, col: 0 }
+        Row {
+            b: self,
+            col: 0,
+            kinds_matched: true,
+        }
     }
 
     pub(super) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
@@ -233,7 +226,7 @@ impl Builder {
         self.rows = 0;
         self.bytes = 0;
         RecordBatch::try_new(schema.clone(), arrays)
-            .map_err(|e| PipelineError::Sink(format!("building a batch: {e}")))
+            .map_err(|error| ParquetSinkError::Batch { error })
     }
 }
 
@@ -241,9 +234,16 @@ impl Builder {
 pub(super) struct Row<'a> {
     b: &'a mut Builder,
     col: usize,
+    /// False once a value went to a column of another kind (it was dropped).
+    kinds_matched: bool,
 }
 
 impl Row<'_> {
+    /// Whether every column got a value, each of its column's kind.
+    pub(super) fn is_complete(&self) -> bool {
+        self.col == self.b.cols.len() && self.kinds_matched
+    }
+
     fn next(&mut self) -> &mut Col {
         let c = &mut self.b.cols[self.col];
         self.col += 1;
@@ -251,15 +251,17 @@ impl Row<'_> {
     }
 
     pub(super) fn bytes(&mut self, s: Str<'_>) -> &mut Self {
-        let mut digits = [0u8; 20];
+        let mut digits = itoa::Buffer::new();
         let raw: &[u8] = match s {
             Str::Bytes(b) => b,
-            Str::Int(i) => format_int(i, &mut digits),
+            Str::Int(i) => digits.format(i).as_bytes(),
         };
         self.b.bytes += raw.len() + 8;
         let text = std::str::from_utf8(raw).ok();
         if let Col::Text(t) = self.next() {
             t.append_option(text);
+        } else {
+            self.kinds_matched = false;
         }
         if let Col::Raw(r) = self.next() {
             if text.is_some() {
@@ -267,6 +269,8 @@ impl Row<'_> {
             } else {
                 r.append_value(raw);
             }
+        } else {
+            self.kinds_matched = false;
         }
         self
     }
@@ -276,9 +280,13 @@ impl Row<'_> {
         self.b.bytes += bytes.len() + 8;
         if let Col::Text(t) = self.next() {
             t.append_null();
+        } else {
+            self.kinds_matched = false;
         }
         if let Col::Raw(r) = self.next() {
             r.append_value(bytes);
+        } else {
+            self.kinds_matched = false;
         }
         self
     }
@@ -287,6 +295,8 @@ impl Row<'_> {
         self.b.bytes += s.len() + 4;
         if let Col::Text(t) = self.next() {
             t.append_value(s);
+        } else {
+            self.kinds_matched = false;
         }
         self
     }
@@ -295,6 +305,8 @@ impl Row<'_> {
         self.b.bytes += 8;
         if let Col::I64(c) = self.next() {
             c.append_option(v);
+        } else {
+            self.kinds_matched = false;
         }
         self
     }
@@ -303,6 +315,8 @@ impl Row<'_> {
         self.b.bytes += 8;
         if let Col::F64(c) = self.next() {
             c.append_value(v);
+        } else {
+            self.kinds_matched = false;
         }
         self
     }
@@ -311,17 +325,11 @@ impl Row<'_> {
         self.b.bytes += 8;
         if let Col::Time(c) = self.next() {
             c.append_option(v);
+        } else {
+            self.kinds_matched = false;
         }
         self
     }
-}
-
-fn format_int(i: i64, buf: &mut [u8; 20]) -> &[u8] {
-    use std::io::Write;
-    let mut cursor = std::io::Cursor::new(&mut buf[..]);
-    let _ = write!(cursor, "{i}");
-    let n = cursor.position() as usize;
-    &buf[..n]
 }
 
 pub(super) fn id_parts(id: StreamId) -> (Option<i64>, Option<i64>) {
@@ -333,9 +341,13 @@ impl Row<'_> {
     pub(super) fn i64_null_bytes(&mut self) -> &mut Self {
         if let Col::Text(t) = self.next() {
             t.append_null();
+        } else {
+            self.kinds_matched = false;
         }
         if let Col::Raw(r) = self.next() {
             r.append_null();
+        } else {
+            self.kinds_matched = false;
         }
         self
     }

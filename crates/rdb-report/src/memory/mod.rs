@@ -27,9 +27,7 @@ use rdb_format::{
 use crate::alloc::Allocator;
 use crate::rax;
 use crate::{csv_field, push_iso_time, push_u64, DumpHeader, ReportError};
-use rdb_pipeline::pipeline::{
-    Chunk, FileInfo as PipelineFile, PipelineError, Result as PipelineResult, Sink,
-};
+use rdb_pipeline::pipeline::{Chunk, FileInfo as PipelineFile, Sink};
 
 /// The server whose memory layout is modelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

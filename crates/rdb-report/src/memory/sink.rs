@@ -1,14 +1,16 @@
 //! The memory report in the parallel pipeline.
 
 use super::*;
+use crate::ReportSinkError;
+use rdb_pipeline::pipeline::SinkError;
 
-/// The memory model of each file of a [`pipeline`](rdb_pipeline::pipeline) run, read from the
-/// file's header when the run begins it.
+/// Picks the memory model of each file of a [`pipeline`](rdb_pipeline::pipeline) run from the
+/// file's header (its per-file state), and remembers them in run order.
 #[derive(Debug)]
 pub struct FileModels {
     options: ModelOptions,
     decoder: DecoderOptions,
-    models: Mutex<Vec<Option<MemoryModel>>>,
+    models: Mutex<Vec<MemoryModel>>,
 }
 
 impl FileModels {
@@ -21,69 +23,54 @@ impl FileModels {
         }
     }
 
-    /// Reads the header of `file` (whose bytes are `data`) and picks its model.
-    pub fn begin_file(&self, file: &PipelineFile, data: &[u8]) -> PipelineResult<MemoryModel> {
+    /// Reads the header of `file` (whose bytes are `data`) and picks its model. Called by
+    /// the pipeline once per file, in run order.
+    pub fn begin_file(
+        &self,
+        file: &PipelineFile,
+        data: &[u8],
+    ) -> Result<MemoryModel, SinkError<ReportSinkError>> {
         let header =
             DumpHeader::read(data, self.decoder).map_err(|e| report_error(&file.path, e))?;
         let model = MemoryModel::for_dump(&header, &self.options);
-        let mut models = self.models.lock().unwrap_or_else(|p| p.into_inner());
-        if models.len() <= file.index {
-            models.resize(file.index + 1, None);
-        }
-        models[file.index] = Some(model);
+        self.models
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(model);
         Ok(model)
-    }
-
-    /// The model of the file with this index in the run.
-    pub fn get(&self, index: usize) -> PipelineResult<MemoryModel> {
-        let models = self.models.lock().unwrap_or_else(|p| p.into_inner());
-        models
-            .get(index)
-            .copied()
-            .flatten()
-            .ok_or_else(|| PipelineError::Sink(format!("no memory model for file {index}")))
     }
 
     /// Every file's model, in run order.
     pub fn models(&self) -> Vec<MemoryModel> {
-        let models = self.models.lock().unwrap_or_else(|p| p.into_inner());
-        models.iter().flatten().copied().collect()
+        self.models
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
-/// A report error as a pipeline error naming the file.
-pub(crate) fn report_error(path: &std::path::Path, e: ReportError) -> PipelineError {
+/// A report error as a sink error naming the file (decoding errors are the engine's).
+pub(crate) fn report_error(path: &std::path::Path, e: ReportError) -> SinkError<ReportSinkError> {
     match e {
-        ReportError::Decode(error) => PipelineError::Decode {
+        ReportError::Decode(error) => SinkError::Decode(error),
+        source => SinkError::Sink(ReportSinkError::Estimate {
             path: path.to_path_buf(),
-            error,
-        },
-        other => PipelineError::Sink(format!("{}: {other}", path.display())),
+            source,
+        }),
     }
 }
 
 /// Runs `f` with each record of a chunk, its decoded key and the scratch its value can be
-/// decoded into.
+/// decoded into ([`rdb_pipeline::pipeline::for_each_record`], with the report's errors).
 pub(crate) fn for_each_record<'a>(
     chunk: &Chunk,
-    items: &mut dyn Iterator<Item = PipelineResult<rdb_format::Item<'a>>>,
+    items: &mut dyn Iterator<Item = rdb_format::Result<rdb_format::Item<'a>>>,
     scratch: &mut Scratch,
     mut f: impl FnMut(&Record<'a>, &[u8], &Scratch) -> Result<(), ReportError>,
-) -> PipelineResult<()> {
-    let mut key = Vec::new();
-    for item in items {
-        if let rdb_format::Item::Record(r) = item? {
-            scratch.reset();
-            key.clear();
-            let decoded = r
-                .key
-                .decode(scratch)
-                .map_err(|e| report_error(&chunk.file.path, e.into()))?;
-            decoded.write_to(&mut key);
-            f(&r, &key, scratch).map_err(|e| report_error(&chunk.file.path, e))?;
-        }
-    }
-    Ok(())
+) -> Result<(), SinkError<ReportSinkError>> {
+    rdb_pipeline::pipeline::for_each_record(items, scratch, |r, key, scratch| {
+        f(r, key, scratch).map_err(|e| report_error(&chunk.file.path, e))
+    })
 }
 
 /// The memory report as a [`Sink`] of the parallel pipeline: chunks are estimated on the
@@ -117,19 +104,25 @@ impl<W: Write + Send> MemorySink<W> {
 }
 
 impl<W: Write + Send> Sink for MemorySink<W> {
+    type File = MemoryModel;
     type Part = Vec<u8>;
+    type Error = ReportSinkError;
 
-    fn begin_file(&self, file: &PipelineFile, data: &[u8]) -> PipelineResult<()> {
-        self.models.begin_file(file, data).map(|_| ())
+    fn begin_file(
+        &self,
+        file: &PipelineFile,
+        data: &[u8],
+    ) -> Result<MemoryModel, SinkError<ReportSinkError>> {
+        self.models.begin_file(file, data)
     }
 
     fn process<'a>(
         &self,
+        model: &MemoryModel,
         chunk: &Chunk,
-        items: &mut dyn Iterator<Item = PipelineResult<rdb_format::Item<'a>>>,
+        items: &mut dyn Iterator<Item = rdb_format::Result<rdb_format::Item<'a>>>,
         scratch: &mut Scratch,
-    ) -> PipelineResult<Vec<u8>> {
-        let model = self.models.get(chunk.file.index)?;
+    ) -> Result<Vec<u8>, SinkError<ReportSinkError>> {
         let mut buf = Vec::new();
         for_each_record(chunk, items, scratch, |r, key, scratch| {
             let m = model.estimate(r, scratch)?;
@@ -139,9 +132,13 @@ impl<W: Write + Send> Sink for MemorySink<W> {
         Ok(buf)
     }
 
-    fn commit(&self, _chunk: &Chunk, part: Vec<u8>) -> PipelineResult<()> {
+    fn commit(
+        &self,
+        _model: &MemoryModel,
+        _chunk: &Chunk,
+        part: Vec<u8>,
+    ) -> Result<(), ReportSinkError> {
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        out.write_all(&part)
-            .map_err(|e| PipelineError::Sink(format!("writing output: {e}")))
+        out.write_all(&part).map_err(ReportSinkError::Write)
     }
 }
