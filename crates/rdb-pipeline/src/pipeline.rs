@@ -573,7 +573,6 @@ fn process_chunk<S: Sink>(
         return Some(Ok(item));
     });
     let result = sink.process(state, chunk, &mut items, &mut scratch);
-    drop(items);
     if let Some(error) = failed {
         return Err(sink_error::<S::Error>(&chunk.file.path, error.into()));
     }
