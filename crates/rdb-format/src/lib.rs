@@ -75,3 +75,5 @@ pub use crate::value::{Encoding, Hash, HashEntry, List, Set, Type, Value, ZSet};
 pub use crate::version::{Flavor, Version};
 pub use crate::ziplist::Ziplist;
 pub use crate::zipmap::Zipmap;
+mod layout;
+pub use crate::layout::{Blob, Container, Layout, QuicklistNode, StreamNode};
