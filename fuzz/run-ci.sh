@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-ALL_TARGETS=(whole_file value stream listpack ziplist intset zipmap lzf structured roundtrip)
+ALL_TARGETS=(whole_file value stream listpack ziplist intset zipmap lzf structured roundtrip layout)
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 TOTAL="${FUZZ_SECONDS:-50}"
 SAN="${FUZZ_SANITIZER:-none}"
@@ -40,8 +40,11 @@ bin_dir="$target_dir/$host/release"
 per=$((TOTAL / ${#TARGETS[@]}))
 [ "$per" -ge 2 ] || per=2
 
+# Seed directory of a target: `layout` reads the same inputs as `value`.
+seeds_of() { if [ "$1" = layout ]; then echo corpus/value; else echo "corpus/$1"; fi; }
+
 for t in "${TARGETS[@]}"; do
-    if [ -z "$(ls -A "corpus/$t" 2>/dev/null)" ]; then
+    if [ -z "$(ls -A "$(seeds_of "$t")" 2>/dev/null)" ]; then
         log "no seeds for $t: running seed.sh"
         ./seed.sh
         break
@@ -60,7 +63,7 @@ for t in "${TARGETS[@]}"; do
     work="target/ci-corpus/$t"
     rm -rf "$work"
     mkdir -p "$work"
-    cp -r "corpus/$t/." "$work/"
+    cp -r "$(seeds_of "$t")/." "$work/"
     log "$t: ${per}s"
     # The binary cargo-fuzz built above, run directly (what `cargo fuzz run` does, minus a
     # cargo invocation per target).

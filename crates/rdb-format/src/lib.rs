@@ -44,6 +44,7 @@ mod crc;
 mod decoder;
 mod encoding;
 mod error;
+mod layout;
 #[cfg(feature = "mmap")]
 mod mmap;
 #[cfg(feature = "owned")]
@@ -89,4 +90,5 @@ pub use crate::version::{Flavor, Version};
 pub use crate::write as encode;
 pub use crate::ziplist::Ziplist;
 pub use crate::zipmap::Zipmap;
+pub use crate::layout::{Blob, Container, Layout, QuicklistNode, StreamNode};
 pub use crate::records::{KeyedRecord, RecordFilter, Records};

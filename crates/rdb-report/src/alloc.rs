@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 /// The allocator a server was built with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Allocator {
     /// jemalloc with its default 16-byte quantum (classes 8, 16, 32, 48, … 128, 160, 192, …):
     /// Redis up to 7.2 and distribution packages.

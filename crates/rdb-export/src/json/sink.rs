@@ -59,7 +59,7 @@ impl<W: Write + Send> JsonSink<W> {
 }
 
 /// A chunk's lines: in memory, or in an unlinked temporary file when they grew past
-/// [`SPILL_AT`].
+/// the spill threshold (see [`JsonSink::with_spill_threshold`]).
 pub struct JsonPart {
     buf: Vec<u8>,
     spill: Option<File>,

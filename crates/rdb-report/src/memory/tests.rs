@@ -27,3 +27,39 @@ fn valkey_buckets() {
     let c = vk_expected_children(200, 32);
     assert!((5.0..15.0).contains(&c), "{c}");
 }
+
+#[test]
+fn layout_table_per_server() {
+    let facts = |s: Server| {
+        let l = s.layout();
+        (
+            l.packing.name(),
+            l.embedded_objects,
+            l.hash_table == HashTable::Valkey,
+            l.listpack_sets,
+            l.hash_field_expiry,
+            l.default_allocator,
+        )
+    };
+    use Allocator::*;
+    assert_eq!(
+        facts(Server::Redis62),
+        ("ziplist", false, false, false, false, Jemalloc)
+    );
+    assert_eq!(
+        facts(Server::Redis70),
+        ("listpack", false, false, false, false, Jemalloc)
+    );
+    assert_eq!(
+        facts(Server::Redis72),
+        ("listpack", false, false, true, false, Jemalloc)
+    );
+    assert_eq!(
+        facts(Server::Redis74),
+        ("listpack", false, false, true, true, Jemalloc8)
+    );
+    assert_eq!(
+        facts(Server::Valkey81),
+        ("listpack", true, true, true, true, Jemalloc)
+    );
+}
