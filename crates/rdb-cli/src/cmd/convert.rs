@@ -11,17 +11,23 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use rdb_export::export::{self, Export, Status};
-use rdb_export::json::{checksum_warning, JsonOptions, JsonSink};
+use rdb_export::json::{JsonOptions, JsonSink};
 use rdb_export::parquet::{Compression, ParquetOptions, ParquetSink};
-use rdb_format::{DecoderOptions, Eof};
-use rdb_pipeline::pipeline::{self, FileSummary, PipelineError, PipelineOptions, Progress};
+use rdb_format::DecoderOptions;
+use rdb_pipeline::pipeline::{self, PipelineError, PipelineOptions, Progress};
 use serde_json::json;
 
+use super::warn_about;
+use crate::args::filter::FilterArgs;
+use crate::args::s3::{self, S3Args, S3OutputArgs};
+use crate::inputs::ResolvedInputs;
+use crate::output::write_atomically;
+// Ctrl-C raises a flag that the reporter thread passes to the pipeline, which stops at the
+// next chunk; the sink then removes what it wrote.
+use crate::signals::{install_ctrlc, CANCEL};
 use crate::UsageError;
 
-use crate::filter_args::FilterArgs;
-use crate::output::write_atomically;
-use crate::s3_args::{self, ResolvedInputs, S3Args, S3OutputArgs};
+mod s3_output;
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert dump.rdb                          NDJSON on stdout
@@ -127,7 +133,7 @@ pub enum CompressionArg {
 
 pub fn run(args: &ConvertArgs) -> Result<()> {
     let s3_output = match &args.output {
-        Some(p) if s3_args::is_s3(p) => Some(s3_args::parse_url(p)?),
+        Some(p) if s3::is_s3(p) => Some(s3::parse_url(p)?),
         _ => None,
     };
     match (args.format, s3_output) {
@@ -138,7 +144,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
                 write_atomically(path, |out| convert_json(args, out))
             }
         },
-        (Format::Json, Some(url)) => s3_args::json_to_s3(args, &url, |path| {
+        (Format::Json, Some(url)) => s3_output::json_to_s3(args, &url, |path| {
             write_atomically(path, |out| convert_json(args, out))
         }),
         (Format::Parquet, None) => {
@@ -147,7 +153,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
             };
             export_parquet(args, dir, &dir.display().to_string())
         }
-        (Format::Parquet, Some(url)) => s3_args::parquet_to_s3(args, &url, &CANCEL, |dir| {
+        (Format::Parquet, Some(url)) => s3_output::parquet_to_s3(args, &url, &CANCEL, |dir| {
             export_parquet(args, dir, &url.to_string())
         }),
     }
@@ -291,10 +297,6 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
     }
 }
 
-// Ctrl-C raises a flag that the reporter thread passes to the pipeline, which stops at the
-// next chunk; the sink then removes what it wrote.
-pub(crate) use crate::signals::{install_ctrlc, CANCEL};
-
 /// Runs `work` while a thread refreshes the progress bar and calls `tick` twice a second.
 fn with_reporter<T: Send>(
     progress: &Progress,
@@ -343,22 +345,4 @@ fn with_reporter<T: Send>(
         done.store(true, Ordering::Relaxed);
         result
     })
-}
-
-fn warn_about(s: &FileSummary) {
-    let path = s.info.path.display();
-    let end = Eof {
-        offset: 0,
-        checksum: s.checksum,
-        trailing_bytes: s.trailing_bytes,
-    };
-    if let Some(w) = checksum_warning(&end) {
-        eprintln!("rdb-convert: warning: {path}: {w}");
-    }
-    if s.trailing_bytes > 0 {
-        eprintln!(
-            "rdb-convert: warning: {path}: {} bytes after the end of the dump ignored",
-            s.trailing_bytes
-        );
-    }
 }

@@ -9,9 +9,9 @@ use rdb_format::Decoder;
 use rdb_pipeline::pipeline::Inputs;
 use rdb_report::info::{self, ChecksumStatus};
 
-use crate::filter_args::FilterArgs;
-use crate::memory::InputArgs;
-use crate::s3_args::ResolvedInputs;
+use crate::args::filter::FilterArgs;
+use crate::args::input::InputArgs;
+use crate::inputs::ResolvedInputs;
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert info dump.rdb

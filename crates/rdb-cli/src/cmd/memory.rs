@@ -5,16 +5,16 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use rdb_export::json::checksum_warning;
-use rdb_format::{DecoderOptions, Eof};
-use rdb_pipeline::pipeline::{self, FileSummary, PipelineOptions, Progress, Sink};
-use rdb_report::memory::{MemorySink, ModelOptions, Server};
+use rdb_pipeline::pipeline::{self, PipelineOptions, Progress, Sink};
+use rdb_report::memory::MemorySink;
 use rdb_report::memory_parquet::MemoryParquetSink;
-use rdb_report::Allocator;
 
-use crate::filter_args::FilterArgs;
+use super::warn_about;
+use crate::args::filter::FilterArgs;
+use crate::args::input::{pipeline_options, InputArgs};
+use crate::args::model::ModelArgs;
+use crate::inputs::ResolvedInputs;
 use crate::output::write_atomically;
-use crate::s3_args::ResolvedInputs;
 use crate::UsageError;
 
 pub const EXAMPLES: &str = "Examples:
@@ -66,89 +66,6 @@ pub enum MemoryFormat {
     /// One Parquet file (zstd): database, type, key, key_raw, size_in_bytes, encoding,
     /// num_elements, len_largest_element, expiry (timestamp, UTC).
     Parquet,
-}
-
-/// The server and settings whose memory use is modelled.
-#[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "Memory model")]
-pub struct ModelArgs {
-    /// Model this server: 6.2, 7.0, 7.2, 7.4 (also for Redis 8), valkey-8.0, valkey-9
-    /// (default: from the dump's redis-ver / valkey-ver aux field, else its RDB version).
-    #[arg(long, value_name = "VERSION")]
-    pub server: Option<Server>,
-
-    /// The server's allocator: jemalloc (16-byte quantum; Redis ≤ 7.2, Valkey),
-    /// jemalloc-8 (Redis 7.4+ builds) or libc (glibc malloc)
-    /// (default: the modelled server's usual build).
-    #[arg(long, value_name = "NAME")]
-    pub allocator: Option<Allocator>,
-
-    /// The server's list-compress-depth (inner quicklist nodes LZF-compressed in memory).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub list_compress_depth: u32,
-}
-
-impl ModelArgs {
-    pub fn options(&self) -> ModelOptions {
-        ModelOptions {
-            server: self.server,
-            allocator: self.allocator,
-            list_compress_depth: self.list_compress_depth,
-        }
-    }
-}
-
-/// How dumps are read.
-#[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "Input")]
-pub struct InputArgs {
-    /// Do not verify the CRC64 at the end of each file.
-    #[arg(long)]
-    pub no_verify_checksum: bool,
-
-    /// Try to read files whose RDB version is newer than this tool knows.
-    #[arg(long)]
-    pub allow_future_versions: bool,
-
-    #[command(flatten)]
-    pub s3: crate::s3_args::S3Args,
-}
-
-impl InputArgs {
-    pub fn options(&self) -> DecoderOptions {
-        DecoderOptions {
-            verify_checksum: !self.no_verify_checksum,
-            allow_future_versions: self.allow_future_versions,
-        }
-    }
-}
-
-/// Warns on stderr about a dump's end: checksum not computed, bytes after the dump.
-pub fn warn_about(s: &FileSummary) {
-    let eof = Eof {
-        offset: 0,
-        checksum: s.checksum,
-        trailing_bytes: s.trailing_bytes,
-    };
-    let path = s.info.path.display();
-    if let Some(w) = checksum_warning(&eof) {
-        eprintln!("rdb-convert: warning: {path}: {w}");
-    }
-    if eof.trailing_bytes > 0 {
-        eprintln!(
-            "rdb-convert: warning: {path}: {} bytes after the end of the dump ignored",
-            eof.trailing_bytes
-        );
-    }
-}
-
-/// Pipeline settings for reading dumps through `filter`.
-pub fn pipeline_options(input: &InputArgs, filter: &FilterArgs) -> Result<PipelineOptions> {
-    Ok(PipelineOptions {
-        decoder: input.options(),
-        chunk_bytes: 4 << 20,
-        filter: filter.to_filter()?,
-    })
 }
 
 pub fn run(args: &MemoryArgs) -> Result<()> {

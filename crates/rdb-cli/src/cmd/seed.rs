@@ -7,11 +7,14 @@ use anyhow::{bail, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdb_cluster::seed::{seed_blocking, Progress, SeedOptions, SeedReport};
-use rdb_cluster::target::TlsOptions;
 use rdb_cluster::OnUnsupported;
 use rdb_format::DecoderOptions;
 
-use crate::filter_args::FilterArgs;
+use super::one_line;
+use crate::args::filter::FilterArgs;
+use crate::args::s3::S3Args;
+use crate::args::tls::TlsArgs;
+use crate::inputs::ResolvedInputs;
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert seed dump.rdb --target redis://127.0.0.1:6379
@@ -99,56 +102,7 @@ pub struct SeedArgs {
     pub tls: TlsArgs,
 
     #[command(flatten)]
-    pub s3: crate::s3_args::S3Args,
-}
-
-/// TLS for a `rediss://` server (redis-cli's names; the key is --tls-key because --key is
-/// the key filter).
-#[derive(Args, Debug, Clone, Default)]
-#[command(next_help_heading = "TLS (with a rediss:// URL)")]
-pub struct TlsArgs {
-    /// Trust this CA certificate (PEM) instead of the system's.
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-
-    /// Client certificate (PEM), for servers that check clients (tls-auth-clients).
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub cert: Option<PathBuf>,
-
-    /// The client certificate's private key (PEM).
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub tls_key: Option<PathBuf>,
-
-    /// Do not check the server's certificate and name (testing only).
-    #[arg(long)]
-    pub insecure: bool,
-}
-
-impl TlsArgs {
-    pub fn to_options(&self) -> TlsOptions {
-        TlsOptions {
-            ca_cert: self.cacert.clone(),
-            cert: self.cert.clone(),
-            key: self.tls_key.clone(),
-            insecure: self.insecure,
-        }
-    }
-}
-
-/// An error and its causes in one line, each cause once: the client's errors repeat their
-/// cause in their own text.
-pub fn one_line(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let t = c.to_string();
-        if !text.contains(&t) {
-            text.push_str(": ");
-            text.push_str(&t);
-        }
-        cause = c.source();
-    }
-    text
+    pub s3: S3Args,
 }
 
 pub fn run(args: &SeedArgs) -> Result<()> {
@@ -198,8 +152,7 @@ pub fn run(args: &SeedArgs) -> Result<()> {
         ));
     };
     // S3 inputs are downloaded first (seeding reads its files more than once).
-    let (files, _, _downloads) =
-        crate::s3_args::ResolvedInputs::new(&args.files, &args.s3)?.download_all()?;
+    let (files, _, _downloads) = ResolvedInputs::new(&args.files, &args.s3)?.download_all()?;
     let result = seed_blocking(&files, &options, progress);
     bar.finish_and_clear();
     let report = result.map_err(|e| anyhow::anyhow!(one_line(&e)))?;

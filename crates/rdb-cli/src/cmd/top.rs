@@ -10,9 +10,11 @@ use rdb_pipeline::pipeline::{self, Progress};
 use rdb_report::top::{PrefixOptions, TopBy, TopOptions, TopSink};
 use rdb_report::{now_ms, DumpHeader};
 
-use crate::filter_args::FilterArgs;
-use crate::memory::{pipeline_options, warn_about, InputArgs, ModelArgs};
-use crate::s3_args::{NamedFiles, ResolvedInputs};
+use super::warn_about;
+use crate::args::filter::FilterArgs;
+use crate::args::input::{pipeline_options, InputArgs};
+use crate::args::model::ModelArgs;
+use crate::inputs::{NamedFiles, ResolvedInputs};
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert top dump.rdb                          100 biggest keys by estimated memory
