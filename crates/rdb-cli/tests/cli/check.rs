@@ -1,16 +1,10 @@
 //! `rdb-convert check`: every problem of a dump listed with its offset; exit status 0 for a
 //! clean dump, 1 for problems or an unreadable file, 2 for a usage error.
 
-mod common {
-    #![allow(dead_code)]
-    #[path = "dumps.rs"]
-    pub mod dumps;
-}
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::dumps::{self, *};
+use crate::common::dumps::{self, *};
 
 fn dir(name: &str) -> PathBuf {
     let d =

@@ -1,6 +1,6 @@
 //! Every dump in `testdata/corpus` converted with `--with-meta` and compared with its reviewed
 //! output in `testdata/golden` (`.ndjson`, or `.err` holding the error for dumps that must be
-//! rejected). `UPDATE_GOLDEN=1 cargo test --test golden` rewrites them: review the diff.
+//! rejected). `UPDATE_GOLDEN=1 cargo test -p rdb-cli --test cli golden::` rewrites them: review the diff.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

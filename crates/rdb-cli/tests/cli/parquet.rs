@@ -3,13 +3,11 @@
 //! query them) and compare every key with what the server reports. Also: filters, the
 //! export task's manifest and states, and determinism across thread counts.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::compare::round_trip_with;
-use common::Kind;
+use crate::common::compare::round_trip_with;
+use crate::common::Kind;
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_rdb-convert")

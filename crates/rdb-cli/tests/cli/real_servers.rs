@@ -6,10 +6,8 @@
 //! `.test-deps/servers.env`, or the RDB_TEST_* environment variables). A
 //! missing server is a test failure, never a skip.
 
-mod common;
-
-use common::compare::round_trip;
-use common::Kind;
+use crate::common::compare::round_trip;
+use crate::common::Kind;
 
 #[test]
 fn redis_7_0_rdb10() {

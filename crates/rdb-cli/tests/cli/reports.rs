@@ -4,7 +4,7 @@
 //!   an application-like keyspace (`common::keyspace`), let it reload its own dump
 //!   (`DEBUG RELOAD`), and compare the model's estimate of every key with
 //!   `MEMORY USAGE key SAMPLES 0`. The error per type (and per type and encoding) is printed
-//!   (`cargo test --test reports -- --nocapture`); per type it must stay within 10%, in total
+//!   (`cargo test -p rdb-cli --test cli reports:: -- --nocapture`); per type it must stay within 10%, in total
 //!   within 5%.
 //! - info: keys and keys with an expiry per database equal the server's DBSIZE and
 //!   INFO keyspace for the same dump.
@@ -13,18 +13,16 @@
 //!
 //! Needs the servers installed by `scripts/test-deps.sh` (a missing server fails the test).
 
-mod common;
-#[path = "common/keyspace.rs"]
-mod keyspace;
+use crate::common::keyspace;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use common::bytes::show;
-use common::fill::{fill, now_ms, C};
-use common::server::Options;
-use common::{Kind, Server};
+use crate::common::bytes::show;
+use crate::common::fill::{fill, now_ms, C};
+use crate::common::server::Options;
+use crate::common::{Kind, Server};
 use rdb_format::{Decoder, Item, Scratch};
 use rdb_report::memory::{KeyMemory, MemoryModel, ModelOptions};
 use rdb_report::{Allocator, DumpHeader};

@@ -5,25 +5,11 @@
 //! Also: a 3-primary Valkey cluster seeded from a standalone dump (keys on their slot's
 //! owner), and a target killed mid-seed, restarted, and finished with `--resume`.
 
-mod common {
-    #![allow(dead_code)]
-    #[path = "bytes.rs"]
-    pub mod bytes;
-    #[path = "cluster.rs"]
-    pub mod cluster;
-    #[path = "fill.rs"]
-    pub mod fill;
-    #[path = "server.rs"]
-    pub mod server;
-    #[path = "servers_diff.rs"]
-    pub mod servers_diff;
-}
-
 use std::time::{Duration, Instant};
 
-use common::cluster::{rdb_convert, rdb_convert_ok, Cluster, Proc};
-use common::server::{Kind, Options, Server};
-use common::servers_diff::{caps_of, diff, read_all, read_key, KeyData};
+use crate::common::cluster::{rdb_convert, rdb_convert_ok, Cluster, Proc};
+use crate::common::server::{Kind, Options, Server};
+use crate::common::servers_diff::{caps_of, diff, read_all, read_key, KeyData};
 use rdb_cluster::slot::key_slot;
 
 /// Fill a `source` server, SAVE, seed a fresh `target`, compare everything.
@@ -31,7 +17,7 @@ fn seed_and_compare(source: Kind, target: Kind, may_be_missing: fn(&KeyData) -> 
     let t0 = Instant::now();
     let src = Server::start(source);
     let mut scon = src.conn();
-    common::fill::fill(&mut scon, source);
+    crate::common::fill::fill(&mut scon, source);
     let dump = src.save(&mut scon);
     let dst = Server::start_with(
         target,
@@ -184,7 +170,7 @@ fn standalone_dump_into_a_3_primary_valkey_cluster() {
         let node = cluster.nodes.iter().find(|n| n.port == port).unwrap();
         let mut con = node.conn();
         let caps = caps_of(&mut con);
-        for key in common::servers_diff::keys(&mut con, 0) {
+        for key in crate::common::servers_diff::keys(&mut con, 0) {
             let slot = key_slot(&key);
             assert!(
                 ranges.iter().any(|&(a, b)| (a..=b).contains(&slot)),

@@ -3,22 +3,14 @@
 //! after `kill -9` ends with the target equal to the source (DEBUG DIGEST) for any dump size,
 //! counts are of what the target took, and connection mistakes give one clear message.
 
-mod common {
-    #![allow(dead_code)]
-    #[path = "cluster.rs"]
-    pub mod cluster;
-    #[path = "server.rs"]
-    pub mod server;
-}
-
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::cluster::{rdb_convert, rdb_convert_ok};
-use common::server::{Kind, Options, Server};
+use crate::common::cluster::{rdb_convert, rdb_convert_ok};
+use crate::common::server::{Kind, Options, Server};
 
 fn now_ms() -> i64 {
     SystemTime::now()

@@ -1,16 +1,8 @@
 //! `rdb-convert seed` over TLS against a real TLS-enabled redis-server (certificates made
 //! with openssl), and verification while a cluster slot is being migrated.
 
-mod common {
-    #![allow(dead_code)]
-    #[path = "cluster.rs"]
-    pub mod cluster;
-    #[path = "server.rs"]
-    pub mod server;
-}
-
-use common::cluster::{rdb_convert, rdb_convert_ok, Cluster};
-use common::server::{Kind, Server, TlsServer};
+use crate::common::cluster::{rdb_convert, rdb_convert_ok, Cluster};
+use crate::common::server::{Kind, Server, TlsServer};
 use rdb_cluster::slot::key_slot;
 
 /// Issue #12 item 4: `rediss://` works (it panicked: rustls had no crypto provider), with

@@ -3,29 +3,13 @@
 //! through our decoder; the union of the shards is the source, each key in the shard that
 //! owns its slot.
 
-mod common {
-    #![allow(dead_code)]
-    #[path = "bytes.rs"]
-    pub mod bytes;
-    #[path = "cluster.rs"]
-    pub mod cluster;
-    #[path = "dumps.rs"]
-    pub mod dumps;
-    #[path = "fill.rs"]
-    pub mod fill;
-    #[path = "server.rs"]
-    pub mod server;
-    #[path = "servers_diff.rs"]
-    pub mod servers_diff;
-}
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::cluster::rdb_convert_ok;
-use common::server::{server_binary, Kind, Options, Server};
-use common::servers_diff::{diff, read_all};
+use crate::common::cluster::rdb_convert_ok;
+use crate::common::server::{server_binary, Kind, Options, Server};
+use crate::common::servers_diff::{diff, read_all};
 use rdb_cluster::slot::{key_slot, SlotLayout};
 
 fn out_dir(name: &str) -> PathBuf {
@@ -89,7 +73,7 @@ fn load(
     file: &Path,
 ) -> (
     Server,
-    BTreeMap<(u64, Vec<u8>), common::servers_diff::KeyData>,
+    BTreeMap<(u64, Vec<u8>), crate::common::servers_diff::KeyData>,
 ) {
     let dir = file.parent().unwrap().join(format!(
         "load-{}",
@@ -117,7 +101,7 @@ fn split_and_check(source: Kind, load_into: Kind, shards: usize, extra: &[&str])
     let t0 = std::time::Instant::now();
     let src = Server::start(source);
     let mut con = src.conn();
-    common::fill::fill(&mut con, source);
+    crate::common::fill::fill(&mut con, source);
     // Hash-tagged keys too.
     let mut pipe = redis::pipe();
     for i in 0..300 {
@@ -231,7 +215,7 @@ fn redis_7_4_dump_split_in_2_for_redis_6_2() {
 fn filter_writes_a_smaller_valid_dump() {
     let src = Server::start(Kind::Redis70);
     let mut con = src.conn();
-    common::fill::fill(&mut con, Kind::Redis70);
+    crate::common::fill::fill(&mut con, Kind::Redis70);
     let dump = src.save(&mut con);
     let dir = out_dir("filter");
     let out = dir.join("small.rdb");
@@ -262,7 +246,7 @@ fn split_by_a_live_clusters_slot_map() {
     }
     pipe.query::<()>(&mut con).unwrap();
     let dump = src.save(&mut con);
-    let cluster = common::cluster::Cluster::start(3);
+    let cluster = crate::common::cluster::Cluster::start(3);
     let dir = out_dir("slots-from");
     let prefix = dir.join("node");
     let stderr = rdb_convert_ok(&[
@@ -293,7 +277,7 @@ fn split_by_a_live_clusters_slot_map() {
 
 /// Runs rdb-convert, expecting exit status 1; returns stderr.
 fn rdb_convert_fails(args: &[&str]) -> String {
-    let out = common::cluster::rdb_convert(args);
+    let out = crate::common::cluster::rdb_convert(args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(
         out.status.code(),
@@ -315,7 +299,7 @@ fn files_in(dir: &Path) -> Vec<String> {
 
 #[test]
 fn filter_and_split_refuse_corrupt_values() {
-    use common::dumps::*;
+    use crate::common::dumps::*;
     let dir = out_dir("corrupt");
     // A corpus dump that convert rejects, and a hand-made one with a duplicate hash field
     // in a listpack (fresh checksum: only deep validation sees it).
@@ -373,7 +357,7 @@ fn filter_and_split_refuse_corrupt_values() {
 
 #[test]
 fn filter_refuses_a_key_twice_in_one_db() {
-    use common::dumps::*;
+    use crate::common::dumps::*;
     let dir = out_dir("dupkey");
     let input = dir.join("in.rdb");
     write(
@@ -400,7 +384,7 @@ fn filter_refuses_a_key_twice_in_one_db() {
 
 #[test]
 fn split_refuses_keys_outside_db_0_unless_told() {
-    use common::dumps::*;
+    use crate::common::dumps::*;
     let dir = out_dir("dbs");
     let input = dir.join("in.rdb");
     write(
@@ -464,7 +448,7 @@ fn split_refuses_keys_outside_db_0_unless_told() {
 
 #[test]
 fn filter_does_not_copy_the_inputs_resizedb_hint() {
-    use common::dumps::*;
+    use crate::common::dumps::*;
     use rdb_format::{Decoder, Item};
     let dir = out_dir("resize");
     let input = dir.join("in.rdb");

@@ -2,24 +2,33 @@
 //! killed and restarted on the same port and directory (for `--resume`), a 3-primary
 //! Valkey cluster made with `redis-cli --cluster create`, and running `rdb-convert`.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::server::{server_binary, Kind};
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
+/// Ports handed out in this process: every test module shares one test binary, so tests
+/// running at once must never be given the same port before their servers bind it.
+static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
 /// A port whose cluster bus port (+10000) is free too.
 fn free_port_pair() -> u16 {
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
     let base = 20000 + (std::process::id() as u16 % 500) * 16;
     for i in 0..4000u16 {
         let p = 20000 + (base - 20000 + i * 7) % 9000;
-        if TcpListener::bind(("127.0.0.1", p)).is_ok()
+        if !given.contains(&p)
+            && TcpListener::bind(("127.0.0.1", p)).is_ok()
             && TcpListener::bind(("127.0.0.1", p + 10000)).is_ok()
         {
+            given.insert(p);
             return p;
         }
     }

@@ -2,12 +2,9 @@
 //! (`user:`, `session:`, `cache:`, ...), expiries spread over the TTL histogram's ranges,
 //! and a handful of known big keys. Used by the reports tests (memory model totals, `top`,
 //! `--prefixes`, TTL histogram).
-//!
-//! Included by `tests/reports.rs` as `#[path = "common/keyspace.rs"] mod keyspace;` next to
-//! `mod common;`, so it is not part of `common` for the other test files.
 
-use crate::common::bytes::Rng;
-use crate::common::fill::{Batch, C};
+use super::bytes::Rng;
+use super::fill::{Batch, C};
 use redis::Connection;
 
 /// What `generate` wrote, for the assertions.
