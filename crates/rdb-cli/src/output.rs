@@ -18,6 +18,8 @@ use anyhow::{Context, Result};
 use crate::signals;
 use crate::UsageError;
 
+pub mod s3;
+
 /// `out.json` → `.out.json.tmp-<pid>` beside it.
 pub fn temp_path(path: &Path) -> PathBuf {
     let name = path

@@ -1,0 +1,352 @@
+//! The default command: dumps → NDJSON.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use rdb_export::export::{self, Export, Status};
+use rdb_export::json::{JsonOptions, JsonSink};
+use rdb_export::parquet::{Compression, ParquetOptions, ParquetSink};
+use rdb_format::DecoderOptions;
+use rdb_pipeline::pipeline::{self, PipelineError, PipelineOptions, Progress};
+use serde_json::json;
+
+use super::warn_about;
+use crate::args::filter::FilterArgs;
+use crate::args::s3::{self, S3Args, S3OutputArgs};
+use crate::inputs::ResolvedInputs;
+use crate::output::write_atomically;
+// Ctrl-C raises a flag that the reporter thread passes to the pipeline, which stops at the
+// next chunk; the sink then removes what it wrote.
+use crate::signals::{install_ctrlc, CANCEL};
+use crate::UsageError;
+
+mod s3_output;
+
+pub const EXAMPLES: &str = "Examples:
+  rdb-convert dump.rdb                          NDJSON on stdout
+  rdb-convert dump.rdb --with-meta -o out.json  aux fields and functions too, into a file
+  rdb-convert dump.rdb --db 0 --key 'user:*' --type hash
+  rdb-convert shard-*.rdb | jq -c 'select(.type==\"hash\")'
+
+S3: any FILE may be s3://bucket/key.rdb, s3://bucket/prefix/ (every object under it) or
+s3://bucket/prefix/name-*.rdb (every match, in shard-number order); --output may be s3://.
+Credentials and region as in the AWS CLI: --profile / AWS_PROFILE, AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, ~/.aws/credentials and ~/.aws/config
+(static keys only: SSO, assume-role and credential_process profiles are not supported),
+else instance or container credentials.
+  rdb-convert s3://backups/redis/name-*.rdb --format parquet --output s3://exports/redis/ --sse AES256
+  rdb-convert s3://backups/dump.rdb --endpoint-url http://127.0.0.1:9000 -o out.json   (MinIO, Ceph)
+  rdb-convert info s3://public-dumps/sample.rdb --no-sign-request --region eu-west-1";
+
+/// Dumps in, data out.
+#[derive(Args, Debug, Clone)]
+pub struct ConvertArgs {
+    /// Dump files to read, in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+
+    /// Write here instead of stdout (written under a temporary name, renamed when complete).
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Parquet column compression.
+    #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
+    pub compression: CompressionArg,
+
+    /// Bytes of input per parallel chunk (tuning; the output is the same whatever the value).
+    #[arg(long, hide = true)]
+    pub chunk_bytes: Option<u64>,
+
+    /// Rows per Parquet row group at most (tuning; row groups are also cut at 128 MiB).
+    #[arg(long, hide = true)]
+    pub row_group_rows: Option<usize>,
+
+    /// Export id recorded in export_info.json (Parquet; default: generated).
+    #[arg(long, value_name = "ID")]
+    pub export_id: Option<String>,
+
+    /// Replace a finished export in the --output directory.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Show a progress bar on stderr even when it is not a terminal.
+    #[arg(long, conflicts_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Also write aux fields ({"aux":{...}}), functions ({"function":...}) and module aux data.
+    #[arg(long)]
+    pub with_meta: bool,
+
+    /// Do not verify the CRC64 at the end of each file.
+    #[arg(long)]
+    pub no_verify_checksum: bool,
+
+    /// Try to read files whose RDB version is newer than this tool knows.
+    #[arg(long)]
+    pub allow_future_versions: bool,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub s3: S3Args,
+
+    #[command(flatten)]
+    pub s3_output: S3OutputArgs,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Newline-delimited JSON, one object per key.
+    Json,
+    /// Parquet tables under the --output directory (keys, strings, lists, sets, zsets, hashes,
+    /// streams, stream_*, modules, meta), hive-partitioned by db.
+    Parquet,
+}
+
+/// Parquet column compression.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CompressionArg {
+    /// zstd: small files.
+    Zstd,
+    /// Snappy: faster, bigger.
+    Snappy,
+    /// No compression.
+    None,
+}
+
+pub fn run(args: &ConvertArgs) -> Result<()> {
+    let s3_output = match &args.output {
+        Some(p) if s3::is_s3(p) => Some(s3::parse_url(p)?),
+        _ => None,
+    };
+    match (args.format, s3_output) {
+        (Format::Json, None) => match &args.output {
+            None => convert_json(args, crate::output::stdout()),
+            Some(path) => {
+                crate::output::refuse_input_as_output(path, &args.files)?;
+                write_atomically(path, |out| convert_json(args, out))
+            }
+        },
+        (Format::Json, Some(url)) => s3_output::json_to_s3(args, &url, |path| {
+            write_atomically(path, |out| convert_json(args, out))
+        }),
+        (Format::Parquet, None) => {
+            let Some(dir) = &args.output else {
+                return Err(UsageError("--format parquet needs --output DIR".into()).into());
+            };
+            export_parquet(args, dir, &dir.display().to_string())
+        }
+        (Format::Parquet, Some(url)) => s3_output::parquet_to_s3(args, &url, &CANCEL, |dir| {
+            export_parquet(args, dir, &url.to_string())
+        }),
+    }
+}
+
+fn pipeline_options(args: &ConvertArgs, default_chunk: u64) -> Result<PipelineOptions> {
+    Ok(PipelineOptions {
+        decoder: DecoderOptions {
+            verify_checksum: !args.no_verify_checksum,
+            allow_future_versions: args.allow_future_versions,
+        },
+        filter: args.filter.to_filter()?,
+        chunk_bytes: args.chunk_bytes.unwrap_or(default_chunk).max(1),
+    })
+}
+
+fn show_progress(args: &ConvertArgs) -> bool {
+    !args.no_progress && (args.progress || io::stderr().is_terminal())
+}
+
+fn convert_json<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
+    let options = pipeline_options(args, 4 << 20)?;
+    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
+    let sink = JsonSink::new(
+        out,
+        JsonOptions {
+            with_meta: args.with_meta,
+        },
+    );
+    let progress = Progress::default();
+    let summaries = with_reporter(
+        &progress,
+        show_progress(args),
+        |_| {},
+        || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
+    )?;
+    sink.finish().context("writing output")?;
+    for s in &summaries {
+        warn_about(s);
+    }
+    Ok(())
+}
+
+/// Exports into `dir`; `shown` is where the user asked for it (`dir`, or an `s3://` URL
+/// the directory is uploaded to afterwards), for the manifest and messages.
+fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
+    let options = pipeline_options(args, 32 << 20)?;
+    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
+    let id = args.export_id.clone().unwrap_or_else(export::generate_id);
+    let mut settings = serde_json::Map::new();
+    settings.insert("format".into(), json!("parquet"));
+    settings.insert(
+        "compression".into(),
+        json!(format!("{:?}", args.compression).to_lowercase()),
+    );
+    settings.insert("output".into(), json!(shown));
+    settings.insert(
+        "sources".into(),
+        json!(args
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()),
+    );
+    settings.insert("filters".into(), args.filter.describe());
+    let export = Export::start(dir, &id, args.overwrite, settings)?;
+    if let Some(notice) = export.notice() {
+        eprintln!("rdb-convert: {notice}");
+    }
+    let export = Mutex::new(export);
+    let compression = match args.compression {
+        CompressionArg::Zstd => Compression::Zstd,
+        CompressionArg::Snappy => Compression::Snappy,
+        CompressionArg::None => Compression::None,
+    };
+    let mut parquet = ParquetOptions {
+        compression,
+        ..ParquetOptions::default()
+    };
+    if let Some(rows) = args.row_group_rows {
+        parquet.row_group_rows = rows.max(1);
+    }
+    let sink = ParquetSink::new(
+        export
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .staging_dir(),
+        parquet,
+    );
+    let progress = Progress::default();
+    install_ctrlc();
+    let result = with_reporter(
+        &progress,
+        show_progress(args),
+        |p| {
+            let mut e = export.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = e.update(Status::InProgress, p);
+        },
+        || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
+    );
+    let mut export = export.into_inner().unwrap_or_else(|p| p.into_inner());
+    // Published only when every input is done; the manifest's counts are those of the
+    // files found in place.
+    let result = result.map_err(|e| {
+        let canceled = matches!(e, PipelineError::Canceled);
+        // A sink's error keeps its cause as `source()`: the whole chain, as main prints it.
+        (format!("{:#}", anyhow::Error::from(e)), canceled)
+    });
+    let result = result.and_then(|summaries| {
+        export
+            .publish(&sink.files())
+            .map(|()| summaries)
+            .map_err(|e| (format!("publishing the part files: {e}"), false))
+    });
+    match result {
+        Ok(summaries) => {
+            export.sources_done(&summaries);
+            for s in &summaries {
+                warn_about(s);
+            }
+            let keys = progress
+                .keys_done
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let stats = sink.stats();
+            export.finish(Status::Complete, &progress, None)?;
+            eprintln!(
+                "rdb-convert: export {id} complete: {keys} keys, {} files, {} bytes in {}",
+                stats.files, stats.bytes, shown
+            );
+            Ok(())
+        }
+        Err((cause, canceled)) => {
+            let status = if canceled {
+                Status::Canceled
+            } else {
+                Status::Failed
+            };
+            export.finish(status, &progress, Some(cause.clone()))?;
+            Err(anyhow::anyhow!(
+                "export {id} {}: {cause}; manifest in {}",
+                status.as_str(),
+                Path::new(shown).join(export::MANIFEST).display()
+            ))
+        }
+    }
+}
+
+/// Runs `work` while a thread refreshes the progress bar and calls `tick` twice a second.
+fn with_reporter<T: Send>(
+    progress: &Progress,
+    bar: bool,
+    tick: impl Fn(&Progress) + Sync,
+    work: impl FnOnce() -> T + Send,
+) -> T {
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let bar = bar.then(|| {
+                let b = ProgressBar::new(0);
+                b.set_style(
+                    ProgressStyle::with_template(
+                        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                );
+                b
+            });
+            let started = std::time::Instant::now();
+            while !done.load(Ordering::Relaxed) {
+                if CANCEL.load(Ordering::Relaxed) {
+                    progress.cancel.store(true, Ordering::Relaxed);
+                }
+                tick(progress);
+                if let Some(b) = &bar {
+                    b.set_length(progress.bytes_total.load(Ordering::Relaxed));
+                    b.set_position(progress.bytes_done.load(Ordering::Relaxed));
+                    let keys = progress.keys_done.load(Ordering::Relaxed);
+                    let secs = started.elapsed().as_secs_f64().max(0.001);
+                    b.set_message(format!("{keys} keys ({:.0} keys/s)", keys as f64 / secs));
+                }
+                for _ in 0..10 {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+            }
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+        });
+        let result = work();
+        done.store(true, Ordering::Relaxed);
+        result
+    })
+}

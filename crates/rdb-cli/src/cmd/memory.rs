@@ -1,0 +1,125 @@
+//! `rdb-convert memory`: one CSV row per key with its estimated memory in a running server.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use rdb_pipeline::pipeline::{self, PipelineOptions, Progress, Sink};
+use rdb_report::memory::MemorySink;
+use rdb_report::memory_parquet::MemoryParquetSink;
+
+use super::warn_about;
+use crate::args::filter::FilterArgs;
+use crate::args::input::{pipeline_options, InputArgs};
+use crate::args::model::ModelArgs;
+use crate::inputs::ResolvedInputs;
+use crate::output::write_atomically;
+use crate::UsageError;
+
+pub const EXAMPLES: &str = "Examples:
+  rdb-convert memory dump.rdb -o memory.csv
+  rdb-convert memory dump.rdb --format parquet -o memory.parquet
+  duckdb -c \"select type, sum(size_in_bytes) from 'memory.parquet' group by all\"
+  rdb-convert memory dump.rdb --db 0 --type hash | sort -t, -k4 -n -r | head
+  rdb-convert memory dump.rdb --server 7.4 --allocator jemalloc-8 --list-compress-depth 1";
+
+/// Estimate each key's memory (`MEMORY USAGE key SAMPLES 0` on a server that loaded the
+/// dump) and write it as CSV: database,type,key,size_in_bytes,encoding,num_elements,
+/// len_largest_element,expiry (the columns of redis-rdb-tools' memory report), or as one
+/// Parquet file with the same columns, typed (plus `key_raw` for keys that are not UTF-8).
+#[derive(Args, Debug, Clone)]
+#[command(after_help = EXAMPLES)]
+pub struct MemoryArgs {
+    /// Dump files to read, in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Write here instead of stdout (written under a temporary name, renamed when complete;
+    /// required with --format parquet).
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = MemoryFormat::Csv)]
+    pub format: MemoryFormat,
+
+    #[command(flatten)]
+    pub model: ModelArgs,
+
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Target chunk size in bytes for the parallel pipeline (testing aid).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub chunk_bytes: Option<u64>,
+}
+
+/// Output formats of the memory report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MemoryFormat {
+    /// CSV with a header line.
+    Csv,
+    /// One Parquet file (zstd): database, type, key, key_raw, size_in_bytes, encoding,
+    /// num_elements, len_largest_element, expiry (timestamp, UTC).
+    Parquet,
+}
+
+pub fn run(args: &MemoryArgs) -> Result<()> {
+    match (args.format, &args.output) {
+        (MemoryFormat::Csv, None) => report(args, crate::output::stdout()),
+        (MemoryFormat::Csv, Some(path)) => {
+            crate::output::refuse_input_as_output(path, &args.files)?;
+            write_atomically(path, |out| report(args, out))
+        }
+        (MemoryFormat::Parquet, None) => Err(UsageError(
+            "--format parquet needs --output FILE (Parquet is not written to a terminal or pipe)"
+                .into(),
+        )
+        .into()),
+        (MemoryFormat::Parquet, Some(path)) => {
+            crate::output::refuse_input_as_output(path, &args.files)?;
+            write_atomically(path, |out| report_parquet(args, out))
+        }
+    }
+}
+
+fn memory_pipeline_options(args: &MemoryArgs) -> Result<PipelineOptions> {
+    let mut options = pipeline_options(&args.input, &args.filter)?;
+    if let Some(n) = args.chunk_bytes {
+        options.chunk_bytes = n.max(1);
+    }
+    Ok(options)
+}
+
+fn report_parquet<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
+    let options = memory_pipeline_options(args)?;
+    let sink = MemoryParquetSink::new(out, args.model.options(), options.decoder)
+        .context("writing output")?;
+    run_report(args, &options, &sink)?;
+    sink.finish().context("writing output")?;
+    Ok(())
+}
+
+fn report<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
+    let options = memory_pipeline_options(args)?;
+    let sink =
+        MemorySink::new(out, args.model.options(), options.decoder).context("writing output")?;
+    run_report(args, &options, &sink)?;
+    sink.finish().context("writing output")?;
+    Ok(())
+}
+
+/// Runs the dumps through a report sink and warns about their ends.
+fn run_report<S: Sink>(args: &MemoryArgs, options: &PipelineOptions, sink: &S) -> Result<()> {
+    // S3 inputs: the next dump downloads while the current one is estimated.
+    let mut inputs = ResolvedInputs::new(&args.files, &args.input.s3)?.into_pipeline()?;
+    let summaries = pipeline::run_inputs(&mut inputs, options, sink, &Progress::default())?;
+    for s in &summaries {
+        warn_about(s);
+    }
+    Ok(())
+}

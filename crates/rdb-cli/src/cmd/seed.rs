@@ -1,0 +1,236 @@
+//! `rdb-convert seed`: RESTORE a dump's keys into a running Redis/Valkey or cluster.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rdb_cluster::seed::{seed_blocking, Progress, SeedOptions, SeedReport};
+use rdb_cluster::OnUnsupported;
+use rdb_format::DecoderOptions;
+
+use super::one_line;
+use crate::args::filter::FilterArgs;
+use crate::args::s3::S3Args;
+use crate::args::tls::TlsArgs;
+use crate::inputs::ResolvedInputs;
+
+pub const EXAMPLES: &str = "Examples:
+  rdb-convert seed dump.rdb --target redis://127.0.0.1:6379
+  rdb-convert seed dump.rdb --target redis://user:pw@node1:7000 --flatten-dbs   (a cluster)
+  rdb-convert seed dump.rdb --target redis://h:6379 --checkpoint seed.ckpt      (then --resume)
+  rdb-convert seed dump.rdb --target rediss://h:6380 --key 'user:*' --verify-sample 1000";
+
+/// Seed a running server (standalone or cluster, detected with CLUSTER INFO) from dumps with
+/// RESTORE ... ABSTTL, pipelined. Keys already expired are skipped; existing keys are
+/// conflicts unless --replace. At the end, keys are counted per db (per slot on a cluster)
+/// and compared with the dump. Exits non-zero on errors, conflicts or any difference.
+#[derive(Args, Debug, Clone)]
+#[command(after_help = EXAMPLES)]
+pub struct SeedArgs {
+    /// Dump files to read, in order.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// The server: redis://[user:password@]host:port, rediss:// for TLS.
+    #[arg(long, value_name = "URL")]
+    pub target: String,
+
+    /// Overwrite keys that already exist (RESTORE ... REPLACE).
+    #[arg(long)]
+    pub replace: bool,
+
+    /// Connections per server (per primary on a cluster).
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub parallel: usize,
+
+    /// Values the target cannot hold (streams before Redis 5, hash-field TTLs before Redis
+    /// 7.4 / Valkey 9, modules it lacks): skip and count them, or stop.
+    #[arg(long, value_name = "WHAT", default_value = "skip")]
+    pub on_unsupported: OnUnsupported,
+
+    /// Put keys of every database into db 0 (needed for a cluster when the dump has others).
+    #[arg(long)]
+    pub flatten_dbs: bool,
+
+    /// Most keys in one pipeline.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub batch_keys: usize,
+
+    /// Records bigger than this are sent as a RESTORE of a part followed by
+    /// RPUSH/SADD/ZADD/HSET/APPEND batches (keep it below the server's proto-max-bulk-len).
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20)]
+    pub max_payload: u64,
+
+    /// Size of each part of a big value.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub part_bytes: usize,
+
+    /// Save progress here (rewritten every second and at the end).
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Continue an interrupted seed from --checkpoint.
+    #[arg(long, requires = "checkpoint")]
+    pub resume: bool,
+
+    /// Do not count the target's keys at the end.
+    #[arg(long)]
+    pub no_verify: bool,
+
+    /// Also compare this many randomly chosen keys value by value (and TTL).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub verify_sample: usize,
+
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Do not verify the dumps' CRC64.
+    #[arg(long)]
+    pub no_verify_checksum: bool,
+
+    /// Try to read dumps whose RDB version is newer than this tool knows.
+    #[arg(long)]
+    pub allow_future_versions: bool,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub tls: TlsArgs,
+
+    #[command(flatten)]
+    pub s3: S3Args,
+}
+
+pub fn run(args: &SeedArgs) -> Result<()> {
+    let options = SeedOptions {
+        target: args.target.clone(),
+        tls: args.tls.to_options(),
+        replace: args.replace,
+        parallel: args.parallel.max(1),
+        on_unsupported: args.on_unsupported,
+        flatten_dbs: args.flatten_dbs,
+        filter: args.filter.to_filter()?,
+        batch_keys: args.batch_keys.max(1),
+        max_payload: args.max_payload,
+        part_bytes: args.part_bytes.max(1024),
+        checkpoint: args.checkpoint.clone(),
+        resume: args.resume,
+        verify: !args.no_verify,
+        verify_sample: args.verify_sample,
+        decoder: DecoderOptions {
+            verify_checksum: !args.no_verify_checksum,
+            allow_future_versions: args.allow_future_versions,
+        },
+        ..SeedOptions::default()
+    };
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {percent:>3}% {binary_bytes}/{binary_total_bytes} {msg} [{elapsed_precise}]",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(250));
+        bar
+    };
+    let b = bar.clone();
+    let progress = move |p: &Progress| {
+        b.set_length(p.bytes_total);
+        b.set_position(p.bytes_done);
+        let secs = p.elapsed.as_secs_f64().max(0.001);
+        b.set_message(format!(
+            "{} keys, {:.0} keys/s",
+            p.seeded,
+            p.seeded as f64 / secs
+        ));
+    };
+    // S3 inputs are downloaded first (seeding reads its files more than once).
+    let (files, _, _downloads) = ResolvedInputs::new(&args.files, &args.s3)?.download_all()?;
+    let result = seed_blocking(&files, &options, progress);
+    bar.finish_and_clear();
+    let report = result.map_err(|e| anyhow::anyhow!(one_line(&e)))?;
+    summary(&report);
+    if !report.is_clean() {
+        bail!("seeding finished with conflicts or errors, or the target differs from the dump (see above)");
+    }
+    Ok(())
+}
+
+fn summary(r: &SeedReport) {
+    let c = &r.counts;
+    let secs = r.elapsed.as_secs_f64().max(0.001);
+    let kind = if r.cluster_nodes > 0 {
+        format!("cluster of {} primaries", r.cluster_nodes)
+    } else {
+        "standalone".to_string()
+    };
+    let version = r.target_version.map(|v| v.to_string()).unwrap_or_default();
+    eprintln!("target: {} ({kind}), payloads for {version}", r.server);
+    if let Some((file, offset)) = r.resumed_from {
+        eprintln!("resumed at file {} offset {offset}", file + 1);
+    }
+    eprintln!(
+        "seeded {} keys in {:.2} s ({:.0} keys/s, {:.1} MB/s of dump); copied as is {}, re-encoded {}, sent in parts {}",
+        c.seeded,
+        secs,
+        c.seeded as f64 / secs,
+        r.bytes as f64 / secs / 1e6,
+        r.copied,
+        r.reencoded,
+        r.big_values
+    );
+    eprintln!(
+        "skipped: {} expired, {} filtered out; conflicts: {}; unsupported: {}; errors: {}{}",
+        r.skipped_expired,
+        r.filtered,
+        c.conflicts,
+        c.unsupported,
+        c.errors,
+        if c.already_present > 0 {
+            format!(
+                "; already restored by the interrupted run: {}",
+                c.already_present
+            )
+        } else {
+            String::new()
+        }
+    );
+    if r.functions > 0 {
+        eprintln!("function libraries loaded: {}", r.functions);
+    }
+    for (what, list) in [
+        (
+            "conflict (exists on the target, not replaced)",
+            &c.conflict_examples,
+        ),
+        ("unsupported", &c.unsupported_examples),
+        ("error", &c.error_examples),
+    ] {
+        for e in list {
+            eprintln!("  {what}: {e}");
+        }
+    }
+    if let Some(v) = &r.verify {
+        eprintln!(
+            "verify: {} keys expected, {} found{}{}",
+            v.expected_keys,
+            v.found_keys,
+            if v.sampled > 0 {
+                format!("; {} sampled keys compared", v.sampled)
+            } else {
+                String::new()
+            },
+            if v.is_clean() { ": OK" } else { ": DIFFERENT" }
+        );
+        for d in v.count_differences.iter().chain(&v.sample_differences) {
+            eprintln!("  {d}");
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! A command's dump arguments resolved to local files the pipeline maps: local paths as
+//! they are, `s3://` objects downloaded (downloads overlap the conversion).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use rdb_format::DumpFile;
+use rdb_pipeline::pipeline::{Inputs, PipelineError};
+use rdb_s3::{Downloaded, Fetched, ObjectInfo, Prefetcher, SpoolDir, S3};
+
+use crate::args::s3::{client, is_s3, parse_url, S3Args};
+
+enum Entry {
+    Local(PathBuf, u64),
+    Remote(ObjectInfo),
+}
+
+/// A command's FILE arguments, with `s3://` URLs resolved to the objects they name.
+pub struct ResolvedInputs {
+    entries: Vec<Entry>,
+    s3: Option<S3>,
+    keep: Option<PathBuf>,
+}
+
+impl ResolvedInputs {
+    /// Resolves `files`: local paths as they are, S3 URLs to their objects (a HEAD, or a
+    /// listing for a prefix or glob). Local files are checked when opened, as before.
+    pub fn new(files: &[PathBuf], args: &S3Args) -> Result<ResolvedInputs> {
+        let mut entries = Vec::new();
+        let mut s3 = None;
+        for f in files {
+            if is_s3(f) {
+                let url = parse_url(f)?;
+                if s3.is_none() {
+                    s3 = Some(client(args, None)?);
+                }
+                let client = s3.as_ref().expect("set above");
+                entries.extend(client.resolve(&url)?.into_iter().map(Entry::Remote));
+            } else {
+                let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+                entries.push(Entry::Local(f.clone(), size));
+            }
+        }
+        if let Some(dir) = &args.keep_download {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Ok(ResolvedInputs {
+            entries,
+            s3,
+            keep: args.keep_download.clone(),
+        })
+    }
+
+    /// Inputs for [`rdb_pipeline::pipeline::run_inputs`]: local files opened in turn, S3
+    /// objects downloaded one dump ahead of the conversion (small ones into memory).
+    pub fn into_pipeline(self) -> Result<PipelineInputs> {
+        let small = self.s3.as_ref().map_or(0, |s| s.options().small_object);
+        self.prefetch(small)
+    }
+
+    /// Objects up to `in_memory` bytes are held in memory, the others in files.
+    fn prefetch(self, in_memory: u64) -> Result<PipelineInputs> {
+        let remote: Vec<ObjectInfo> = self
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Remote(o) => Some(o.clone()),
+                Entry::Local(..) => None,
+            })
+            .collect();
+        let mut spool = None;
+        let prefetcher = match &self.s3 {
+            Some(s3) if !remote.is_empty() => {
+                let (dir, keep) = match &self.keep {
+                    Some(d) => (d.clone(), true),
+                    None => {
+                        let s = SpoolDir::new()?;
+                        let p = s.path().to_path_buf();
+                        spool = Some(s);
+                        (p, false)
+                    }
+                };
+                // A copy the user asked to keep must be a file.
+                let in_memory = if keep { 0 } else { in_memory };
+                Some(Prefetcher::start(
+                    s3.clone(),
+                    remote,
+                    dir,
+                    keep,
+                    1,
+                    in_memory,
+                ))
+            }
+            _ => None,
+        };
+        Ok(PipelineInputs {
+            entries: self.entries,
+            prefetcher,
+            current: None,
+            _spool: spool,
+        })
+    }
+
+    /// Downloads every S3 input now; for commands that take local paths. Returns the
+    /// local paths in order and what keeps the downloads alive.
+    pub fn download_all(self) -> Result<(Vec<PathBuf>, Vec<String>, LocalCopies)> {
+        let names: Vec<String> = self
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Local(p, _) => p.display().to_string(),
+                Entry::Remote(o) => o.url.to_string(),
+            })
+            .collect();
+        let mut inputs = self.prefetch(0)?;
+        let mut paths = Vec::new();
+        let mut held = Vec::new();
+        for i in 0..inputs.entries.len() {
+            match &inputs.entries[i] {
+                Entry::Local(p, _) => paths.push(p.clone()),
+                Entry::Remote(_) => match inputs.next_download()? {
+                    Fetched::File(d) => {
+                        paths.push(d.path.clone());
+                        held.push(d);
+                    }
+                    Fetched::Memory(m) => {
+                        anyhow::bail!("internal: {} not in a file", m.object.url)
+                    }
+                },
+            }
+        }
+        Ok((
+            paths,
+            names,
+            LocalCopies {
+                _held: held,
+                _inputs: inputs,
+            },
+        ))
+    }
+}
+
+/// One dump argument (split, filter): a local path as it is, or the one object an S3 URL
+/// names, downloaded. Returns the local path and what keeps the download alive.
+pub fn single_input(file: &Path, args: &S3Args) -> Result<(PathBuf, Option<LocalCopies>)> {
+    if !is_s3(file) {
+        return Ok((file.to_path_buf(), None));
+    }
+    let resolved = ResolvedInputs::new(std::slice::from_ref(&file.to_path_buf()), args)?;
+    if resolved.entries.len() != 1 {
+        return Err(crate::UsageError(format!(
+            "{} names {} objects; this command reads one dump",
+            file.display(),
+            resolved.entries.len()
+        ))
+        .into());
+    }
+    let (mut paths, _, copies) = resolved.download_all()?;
+    Ok((paths.remove(0), Some(copies)))
+}
+
+/// Local files, some of them downloaded copies, shown in messages and summaries under their
+/// own names (an `s3://` URL for a copy).
+pub struct NamedFiles<'a> {
+    /// Where each dump is on disk.
+    pub paths: &'a [PathBuf],
+    /// What to call it.
+    pub names: &'a [String],
+}
+
+impl Inputs for NamedFiles<'_> {
+    fn count(&self) -> usize {
+        self.paths.len()
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    fn open(&mut self, index: usize) -> rdb_pipeline::pipeline::Result<DumpFile> {
+        let name = PathBuf::from(&self.names[index]);
+        DumpFile::open_as(&self.paths[index], name.clone())
+            .map_err(|error| PipelineError::Open { path: name, error })
+    }
+}
+
+/// Downloaded copies (and their temporary directory), removed when dropped.
+pub struct LocalCopies {
+    _held: Vec<Downloaded>,
+    _inputs: PipelineInputs,
+}
+
+/// Local files and downloads, opened in order by the pipeline.
+pub struct PipelineInputs {
+    entries: Vec<Entry>,
+    prefetcher: Option<Prefetcher>,
+    /// The download being converted; its file is removed when the next one is opened.
+    current: Option<Downloaded>,
+    // Declared last: dropped after the prefetcher and the downloads in it.
+    _spool: Option<SpoolDir>,
+}
+
+impl PipelineInputs {
+    fn next_download(&mut self) -> Result<Fetched> {
+        let p = self
+            .prefetcher
+            .as_mut()
+            .context("internal: no download for an S3 input")?;
+        let d = p
+            .next_download()
+            .context("internal: the download thread stopped")??;
+        if let Fetched::File(f) = &d {
+            if f.retries > 0 {
+                eprintln!(
+                    "rdb-convert: {}: {} range(s) fetched again after dropped connections",
+                    f.object.url, f.retries
+                );
+            }
+        }
+        Ok(d)
+    }
+}
+
+impl Inputs for PipelineInputs {
+    fn count(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.entries
+            .iter()
+            .map(|e| match e {
+                Entry::Local(_, size) => *size,
+                Entry::Remote(o) => o.size,
+            })
+            .sum()
+    }
+
+    fn open(&mut self, index: usize) -> rdb_pipeline::pipeline::Result<DumpFile> {
+        self.current = None;
+        let open_err = |path: PathBuf, error| PipelineError::Open { path, error };
+        match &self.entries[index] {
+            Entry::Local(p, _) => DumpFile::open(p).map_err(|e| open_err(p.clone(), e)),
+            Entry::Remote(o) => {
+                let name = PathBuf::from(o.url.to_string());
+                let d = self
+                    .next_download()
+                    .map_err(|e| open_err(name.clone(), std::io::Error::other(format!("{e:#}"))))?;
+                match d {
+                    Fetched::Memory(m) => Ok(DumpFile::from_vec(m.data, name)),
+                    Fetched::File(d) => {
+                        let file = DumpFile::open_as(&d.path, name.clone())
+                            .map_err(|e| open_err(name, e))?;
+                        self.current = Some(d);
+                        Ok(file)
+                    }
+                }
+            }
+        }
+    }
+}

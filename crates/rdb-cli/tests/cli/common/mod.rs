@@ -1,0 +1,24 @@
+//! Shared helpers for the integration tests that run real Redis / Valkey
+//! servers: locating and starting a server (`server`), filling it with every
+//! data type and encoding (`fill`), running `rdb-convert` and comparing its
+//! NDJSON output with what the server reports (`compare`), plus small byte
+//! utilities (`bytes`), cluster nodes (`cluster`), server-to-server diffs
+//! (`servers_diff`), dump builders (`dumps`) and an application-like keyspace
+//! (`keyspace`).
+//!
+//! The server binaries are installed by `scripts/test-deps.sh`, which writes
+//! `<workspace>/.test-deps/servers.env`. Environment variables of the same
+//! names (`RDB_TEST_REDIS70`, ...) take precedence over that file.
+#![allow(dead_code)]
+
+pub mod bytes;
+pub mod cluster;
+pub mod compare;
+pub mod dumps;
+pub mod fill;
+pub mod keyspace;
+pub mod server;
+pub mod servers_diff;
+
+#[allow(unused_imports)]
+pub use server::{Kind, Server};

@@ -1,0 +1,23 @@
+//! The CLI's integration tests, in one test binary (one link instead of one per file): each
+//! module drives the real `rdb-convert` binary; `common` holds the shared support (real
+//! servers, fill/compare, dump builders).
+//!
+//! `cargo test -p rdb-cli --test cli golden::` runs one module.
+
+mod common;
+
+mod check;
+mod decoder_gaps;
+mod export_safety;
+mod golden;
+mod parquet;
+mod pipeline;
+mod real_servers;
+mod reports;
+mod robustness;
+mod s3;
+mod seed;
+mod seed_safety;
+mod seed_tls_cluster;
+mod source_expectations;
+mod split;
