@@ -11,7 +11,7 @@ const BASE: u64 = 1000;
 
 fn layout(data: &[u8]) {
     let [t, v, payload @ ..] = data else { return };
-    let version = rdb_fuzz::walk::VERSIONS[usize::from(*v) % rdb_fuzz::walk::VERSIONS.len()];
+    let version = rdb_testkit::fuzz::walk::VERSIONS[usize::from(*v) % rdb_testkit::fuzz::walk::VERSIONS.len()];
     let Ok(encoding) = Encoding::from_type_byte(*t, version) else {
         return;
     };

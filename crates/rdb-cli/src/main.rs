@@ -2,6 +2,9 @@
 //! subcommands. This crate only maps flags to library values; the work is in the libraries.
 // Unsafe only where output.rs gives an unnamed file its name (linkat).
 #![deny(unsafe_code)]
+// Doc comments in this crate are clap's --help text, not API docs: rustdoc's link syntax
+// (`[user:password@]`) does not apply to them.
+#![allow(rustdoc::broken_intra_doc_links)]
 
 use std::process::ExitCode;
 

@@ -4,10 +4,10 @@
 use crate::consts::{QUICKLIST_NODE_CONTAINER_PACKED, QUICKLIST_NODE_CONTAINER_PLAIN};
 use crate::decoder::Record;
 use crate::error::{Error, ErrorKind, Result};
-use crate::module::ModuleId;
-use crate::parse::{finish, length, rdb_string, take_len, Origin};
-use crate::stream::StreamId;
-use crate::string::{RdbString, Scratch, Str};
+use crate::read::module::ModuleId;
+use crate::read::stream::StreamId;
+use crate::read::string::{RdbString, Scratch, Str};
+use crate::read::{finish, length, rdb_string, take_len, Origin};
 use crate::value::Encoding;
 
 /// How a value is stored in the dump.

@@ -59,36 +59,25 @@ pub mod write;
 
 pub use crate::read::lzf;
 
-// The crate paths of before the `read/` split (`crate::parse`, `crate::listpack`, ...), kept
-// so `encode/`, the `pub use` lines below and branches written against them compile
-// unchanged; new code names `crate::read::...`.
-#[allow(unused_imports)]
-use crate::read::{
-    intset, listpack, module, quicklist, stream, string, ziplist, zipmap, {self as parse},
-};
-
 pub use crate::crc::{crc64, crc64_combine};
-pub use crate::decoder::{Checksum, Decoder, DecoderOptions, Eof, Item, Record};
 pub use crate::decoder::Resume;
+pub use crate::decoder::{Checksum, Decoder, DecoderOptions, Eof, Item, Record};
 pub use crate::error::{Error, ErrorKind, Result};
-pub use crate::intset::Intset;
-pub use crate::listpack::Listpack;
+pub use crate::layout::{Blob, Container, Layout, QuicklistNode, StreamNode};
 #[cfg(feature = "mmap")]
 pub use crate::mmap::DumpFile;
-pub use crate::module::{Module, ModuleId};
-pub use crate::quicklist::Quicklist;
-pub use crate::stream::{
+pub use crate::read::intset::Intset;
+pub use crate::read::listpack::Listpack;
+pub use crate::read::module::{Module, ModuleId};
+pub use crate::read::quicklist::Quicklist;
+pub use crate::read::stream::{
     Consumer, ConsumerGroup, ConsumerGroups, ConsumerPending, Consumers, Idmp, IdmpEntries,
     IdmpEntry, IdmpProducer, IdmpProducers, Pending, PendingEntry, PendingOwners, Stream,
     StreamEntries, StreamEntry, StreamFields, StreamId,
 };
-pub use crate::string::{RdbString, Scratch, Str};
+pub use crate::read::string::{RdbString, Scratch, Str};
+pub use crate::read::ziplist::Ziplist;
+pub use crate::read::zipmap::Zipmap;
+pub use crate::records::{KeyedRecord, RecordFilter, Records};
 pub use crate::value::{Encoding, Hash, HashEntry, List, Set, Type, Value, ZSet};
 pub use crate::version::{Flavor, Version};
-/// The former name of [`write`], kept while callers move over.
-#[doc(hidden)]
-pub use crate::write as encode;
-pub use crate::ziplist::Ziplist;
-pub use crate::zipmap::Zipmap;
-pub use crate::layout::{Blob, Container, Layout, QuicklistNode, StreamNode};
-pub use crate::records::{KeyedRecord, RecordFilter, Records};

@@ -3,7 +3,7 @@
 //! themselves.
 //!
 //! They are not needed to decode or encode a dump ([`Decoder`](crate::Decoder),
-//! [`Encoding`](crate::Encoding), [`encode`](crate::encode)); new Redis or Valkey versions
+//! [`Encoding`](crate::Encoding), [`encode`](crate::write)); new Redis or Valkey versions
 //! add to them, and their names follow the servers' sources, not this crate's API.
 
 pub use crate::consts::*;

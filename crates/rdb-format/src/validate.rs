@@ -310,7 +310,7 @@ impl Seen {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::{ListpackWriter, RdbWriter};
+    use crate::write::{ListpackWriter, RdbWriter};
     use crate::{Decoder, Flavor, Item, Version};
 
     const V11: Version = Version {
@@ -340,7 +340,7 @@ mod tests {
         }
         let blob = lp.finish().unwrap();
         let mut out = Vec::new();
-        crate::encode::rdb_string(&mut out, &blob);
+        crate::write::rdb_string(&mut out, &blob);
         out
     }
 
@@ -351,7 +351,7 @@ mod tests {
             blob.extend(&m.to_le_bytes()[..width as usize]);
         }
         let mut out = Vec::new();
-        crate::encode::rdb_string(&mut out, &blob);
+        crate::write::rdb_string(&mut out, &blob);
         out
     }
 

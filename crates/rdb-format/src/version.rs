@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::consts::*;
 use crate::error::ErrorKind;
-use crate::parse::{fail, PResult};
+use crate::read::{fail, PResult};
 
 /// Which server family wrote the file; some type and opcode bytes mean different things.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

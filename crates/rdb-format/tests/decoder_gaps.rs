@@ -1,7 +1,7 @@
 //! Layouts real servers write that the decoder once refused or misread: KeyDB's per-key AUX
 //! fields, database ids past what a server accepts.
 
-use rdb_format::encode::{length, rdb_string, RdbWriter};
+use rdb_format::write::{length, rdb_string, RdbWriter};
 use rdb_format::{Decoder, Flavor, Item, Scratch, Value, Version};
 
 fn redis(number: u32) -> Version {

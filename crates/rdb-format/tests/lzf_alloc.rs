@@ -5,7 +5,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rdb_format::encode::{length, rdb_string, RdbWriter};
+use rdb_format::write::{length, rdb_string, RdbWriter};
 use rdb_format::{Decoder, Flavor, Item, Scratch, Value, Version};
 
 struct Counting;

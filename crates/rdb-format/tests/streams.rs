@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rdb_format::encode::{length, rdb_string, ListpackWriter, RdbWriter};
+use rdb_format::write::{length, rdb_string, ListpackWriter, RdbWriter};
 use rdb_format::{Decoder, Encoding, Flavor, Item, Scratch, StreamId, Value, Version};
 
 fn redis(number: u32) -> Version {
@@ -280,9 +280,9 @@ fn a_stream_with_idmp_producers_is_refused_not_silently_dropped_when_re_encoded(
         seen += 1;
         for target in [redis(9), redis(12), redis(13)] {
             let mut out = Vec::new();
-            let err = rdb_format::encode::stream(&s, target, &mut out).unwrap_err();
+            let err = rdb_format::write::stream(&s, target, &mut out).unwrap_err();
             assert!(err.to_string().contains("IDMP"), "{err}");
-            assert!(rdb_format::encode::stream_metadata_lost(&s, target).unwrap());
+            assert!(rdb_format::write::stream_metadata_lost(&s, target).unwrap());
         }
     }
     assert_eq!(seen, 1);

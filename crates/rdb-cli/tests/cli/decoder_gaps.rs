@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use rdb_format::encode::{length, rdb_string, ListpackWriter, RdbWriter};
+use rdb_format::write::{length, rdb_string, ListpackWriter, RdbWriter};
 use rdb_format::{Flavor, Version};
 use serde_json::{json, Value as J};
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use rdb_format::encode::{self, RdbWriter};
+use rdb_format::write::{self, RdbWriter};
 use rdb_format::{Flavor, Str, Version};
 use serde_json::Value;
 
@@ -38,7 +38,7 @@ fn write_dump(path: &Path, dbs: u64, keys: u64, prefix: &str) {
         w.select_db(db).unwrap();
         for n in 0..keys {
             let mut value = Vec::new();
-            let t = encode::string(Str::Bytes(b"value"), &mut value);
+            let t = write::string(Str::Bytes(b"value"), &mut value);
             let key = format!("{prefix}:{db}:{n}");
             w.record(key.as_bytes(), None, t, &value).unwrap();
         }

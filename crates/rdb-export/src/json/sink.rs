@@ -167,7 +167,7 @@ mod tests {
     /// A dump with huge strings (UTF-8 with escapes and multi-byte characters across slice
     /// boundaries, and binary) and collections.
     fn big_values_dump() -> Vec<u8> {
-        use rdb_format::encode::{encode_value, RdbWriter};
+        use rdb_format::write::{encode_value, RdbWriter};
         use rdb_format::{Flavor, Value, Version};
         let target = Version {
             flavor: Flavor::Redis,

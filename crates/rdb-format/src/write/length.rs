@@ -27,7 +27,7 @@ pub fn length(out: &mut Vec<u8>, n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::length as read_length;
+    use crate::read::length as read_length;
 
     #[test]
     fn every_width_round_trips() {

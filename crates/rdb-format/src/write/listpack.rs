@@ -5,7 +5,7 @@
 //! total_bytes:u32le  num_elements:u16le  { encoding+data  backlen }*  0xFF
 //! ```
 
-use crate::string::Str;
+use crate::read::string::Str;
 use crate::write::rdb_string::canonical_i64;
 use crate::write::{EncodeError, Result};
 
@@ -134,7 +134,7 @@ impl ListpackWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::listpack::Listpack;
+    use crate::read::listpack::Listpack;
 
     #[test]
     fn entries_round_trip_through_the_decoder() {

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::consts::*;
 use crate::crc::{crc64, crc64_combine};
-use crate::string::RdbString;
+use crate::read::string::RdbString;
 use crate::version::Version;
 use crate::write::length::length;
 use crate::write::rdb_string::{rdb_string, rdb_string_copy};

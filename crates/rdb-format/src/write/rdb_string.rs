@@ -3,7 +3,7 @@
 //! strings from a source dump can be copied still compressed ([`rdb_string_copy`]).
 
 use crate::consts::{RDB_ENCVAL, RDB_ENC_INT16, RDB_ENC_INT32, RDB_ENC_INT8, RDB_ENC_LZF};
-use crate::string::{RdbString, Str};
+use crate::read::string::{RdbString, Str};
 use crate::write::length::length;
 
 /// Appends `bytes` as an RDB string, integer-encoded when it is the canonical decimal text of
@@ -25,7 +25,7 @@ pub fn rdb_str(out: &mut Vec<u8>, s: Str<'_>) {
             Ok(i) => integer(out, i),
             Err(_) => {
                 let mut buf = [0u8; 20];
-                let text = crate::string::format_i64(i, &mut buf);
+                let text = crate::read::string::format_i64(i, &mut buf);
                 length(out, text.len() as u64);
                 out.extend_from_slice(text);
             }
@@ -104,8 +104,8 @@ fn canonical_i32(b: &[u8]) -> Option<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::rdb_string as read;
-    use crate::string::Scratch;
+    use crate::read::rdb_string as read;
+    use crate::read::string::Scratch;
 
     fn back(out: &[u8]) -> Vec<u8> {
         let scratch = Scratch::new();

@@ -8,8 +8,8 @@
 //! first id, max deleted id, entries added) and the consumer groups are.
 
 use crate::consts::*;
-use crate::stream::{Stream, StreamId};
-use crate::string::Str;
+use crate::read::stream::{Stream, StreamId};
+use crate::read::string::Str;
 use crate::version::Version;
 use crate::write::length::length;
 use crate::write::listpack::ListpackWriter;

@@ -6,7 +6,7 @@
 //! is copied or re-encoded the same way whatever it is written into.
 
 use crate::decoder::Record;
-use crate::string::Scratch;
+use crate::read::string::Scratch;
 use crate::value::Value;
 use crate::version::Version;
 use crate::write::value::{encode_value, field_ttls_supported};
@@ -92,7 +92,7 @@ pub fn supports(target: Version, value: &Value<'_>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::string::Str;
+    use crate::read::string::Str;
     use crate::value::HashEntry;
     use crate::version::Flavor;
     use crate::write::{EncodeError, RdbWriter};

@@ -3,7 +3,7 @@
 //! returns the type byte to write before the key.
 
 use crate::consts::*;
-use crate::string::Str;
+use crate::read::string::Str;
 use crate::value::{HashEntry, Value};
 use crate::version::Version;
 use crate::write::length::length;

@@ -4,7 +4,7 @@
 //! zlbytes:u32le  zltail:u32le  zllen:u16le  { prevlen encoding data }*  0xFF
 //! ```
 
-use crate::string::Str;
+use crate::read::string::Str;
 use crate::write::rdb_string::canonical_i64;
 use crate::write::{EncodeError, Result};
 
@@ -142,7 +142,7 @@ impl ZiplistWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ziplist::Ziplist;
+    use crate::read::ziplist::Ziplist;
 
     #[test]
     fn entries_round_trip_through_the_decoder() {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use rdb_format::encode::{rdb_string, ListpackWriter, RdbWriter};
+use rdb_format::write::{rdb_string, ListpackWriter, RdbWriter};
 use rdb_format::{Flavor, Version};
 
 /// RDB 10: what the installed redis-check-rdb (Redis 7.0) reads.

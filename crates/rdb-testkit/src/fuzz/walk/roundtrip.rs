@@ -27,9 +27,9 @@ pub fn roundtrip(data: &[u8]) {
     };
     for target in roundtrip_targets() {
         let mut bytes = Vec::new();
-        let ty = match rdb_format::encode::encode_value(&value, target, &mut bytes) {
+        let ty = match rdb_format::write::encode_value(&value, target, &mut bytes) {
             Ok(ty) => ty,
-            Err(rdb_format::encode::EncodeError::Unsupported { .. }) => continue,
+            Err(rdb_format::write::EncodeError::Unsupported { .. }) => continue,
             Err(e) => panic!("encoding a value that decoded whole for {target} failed: {e}"),
         };
         let again = Scratch::new();
