@@ -12,29 +12,30 @@
 //! 8.6+ writes (13–15) as far as its layout is known; the rest gives an [`Error`] naming the
 //! version, the byte and its offset. The CRC64 at the end is verified (see [`crc64`]).
 //!
-//! The loop below is the long way; [`Records`] writes it once: records only (the other items
-//! kept on the side), a [`RecordFilter`] applied before values are touched, each key decoded
-//! once, the [`Scratch`] owned and reset, and an error ending the walk.
+//! [`Records`] is the usual way in: records only (the other items kept on the side), a
+//! [`RecordFilter`] applied before values are touched, each key decoded once, the [`Scratch`]
+//! owned, and an error ending the walk:
 //!
 //! ```
-//! use rdb_format::{Decoder, Item, Scratch, Value};
+//! use rdb_format::{Decoder, Records, Value};
 //!
 //! // A tiny RDB 11 dump holding `SET greeting hello`, with its checksum not computed.
 //! let mut dump = b"REDIS0011\xfe\x00\x00\x08greeting\x05hello\xff".to_vec();
 //! dump.extend_from_slice(&[0; 8]);
 //!
-//! let mut scratch = Scratch::new();
-//! for item in Decoder::new(&dump)? {
-//!     if let Item::Record(record) = item? {
-//!         let key = record.key.decode(&scratch)?.to_vec();
-//!         if let Value::String(s) = record.value(&scratch)? {
-//!             assert_eq!((key.as_slice(), s.to_vec().as_slice()), (&b"greeting"[..], &b"hello"[..]));
-//!         }
-//!         scratch.reset();
+//! let mut records = Records::new(Decoder::new(&dump)?).with_filter(|key: &[u8]| key.starts_with(b"greet"));
+//! while let Some(kept) = records.next_record()? {
+//!     if let Value::String(s) = kept.value()? {
+//!         assert_eq!((kept.key, s.to_vec().as_slice()), (&b"greeting"[..], &b"hello"[..]));
 //!     }
 //! }
 //! # Ok::<(), rdb_format::Error>(())
 //! ```
+//!
+//! Beneath it: [`Decoder`] yields every [`Item`]; [`Record::layout`] gives container and node
+//! sizes without decoding elements; [`write`] produces RDB files and `DUMP` payloads for a
+//! target version; the `owned` feature gives owned copies of values; the `mmap` feature maps
+//! files (`DumpFile`).
 #![deny(missing_docs)]
 // Only the `mmap` feature's module maps files and handles SIGBUS; the decoder is safe code.
 #![deny(unsafe_code)]

@@ -1,5 +1,6 @@
-//! Reports about dumps, sinks of the `rdb-pipeline` engine: what is in a dump ([`info`]), what each key costs in a running server
-//! ([`memory`]), and which keys, prefixes and expiry ranges hold the memory ([`top`]).
+//! Reports about dumps, sinks of the `rdb-pipeline` engine: what is in a dump ([`info`]), what
+//! each key costs in a running server ([`memory`]), and which keys, prefixes and expiry ranges
+//! hold the memory ([`top`]).
 //!
 //! Each report is fed one item or record at a time and produces its output at the end, so
 //! it can sit behind the sequential walk of [`scan_keys`] or behind a parallel pipeline:
@@ -11,21 +12,22 @@
 //!   [`memory::MemoryCsv`] writes those as the CSV memory report.
 //! - [`top::TopReport`] keeps the biggest keys, per-prefix totals and a TTL histogram.
 //!
-//! ```no_run
+//! ```
 //! use rdb_format::{Decoder, DecoderOptions};
 //! use rdb_pipeline::filter::Filter;
 //! use rdb_report::{memory::{MemoryCsv, MemoryModel, ModelOptions}, scan_keys, DumpHeader};
 //!
-//! let data = std::fs::read("dump.rdb")?;
+//! let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/sample.rdb"))?;
 //! let header = DumpHeader::read(&data, DecoderOptions::default())?;
 //! let model = MemoryModel::for_dump(&header, &ModelOptions::default());
-//! let mut csv = MemoryCsv::new(std::io::stdout().lock())?;
+//! let mut csv = MemoryCsv::new(Vec::new())?;
 //! let decoder = Decoder::new(&data)?;
 //! scan_keys(decoder, &Filter::default(), |record, key, scratch| {
 //!     let m = model.estimate(record, scratch)?;
 //!     csv.record(record, key, &m)
 //! })?;
-//! csv.finish()?;
+//! let csv = String::from_utf8(csv.finish()?)?;
+//! assert!(csv.starts_with("database,type,key,size_in_bytes,encoding"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
