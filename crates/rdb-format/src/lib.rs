@@ -33,7 +33,7 @@
 //! ```
 //!
 //! Beneath it: [`Decoder`] yields every [`Item`]; [`Record::layout`] gives container and node
-//! sizes without decoding elements; [`write`] produces RDB files and `DUMP` payloads for a
+//! sizes without decoding elements; [`write`](mod@write) produces RDB files and `DUMP` payloads for a
 //! target version; the `owned` feature gives owned copies of values; the `mmap` feature maps
 //! files (`DumpFile`).
 #![deny(missing_docs)]
