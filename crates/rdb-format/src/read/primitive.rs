@@ -92,6 +92,14 @@ pub(crate) enum LengthOrEncoding {
 /// it starts.
 #[inline]
 pub(crate) fn length_or_encoding(input: &[u8]) -> PResult<'_, LengthOrEncoding> {
+    // Most lengths in a dump are one byte (every short string, most counts): that form is read
+    // by hand, nom reads the rest. callgrind, `scan --decode --no-crc` on cache-quick:
+    // 1,493.7 M instructions with nom reading every length, 1,477.8 M with this (RESULTS.md).
+    if let Some((&b, rest)) = input.split_first() {
+        if b >> 6 == RDB_6BITLEN {
+            return Ok((rest, LengthOrEncoding::Length(u64::from(b & 0x3F))));
+        }
+    }
     let (rest, b) = byte(input, "length")?;
     match b >> 6 {
         RDB_6BITLEN => Ok((rest, LengthOrEncoding::Length(u64::from(b & 0x3F)))),
