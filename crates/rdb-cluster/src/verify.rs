@@ -2,9 +2,9 @@
 //! and compare with what the dump says should be there; optionally compare sampled keys
 //! value by value. Differences are reported by key name and what differs, never by value.
 
+use rdb_pipeline::now_ms;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rdb_format::DumpFile;
 use rdb_format::{DecoderOptions, Scratch, Value, Version};
@@ -87,13 +87,6 @@ impl VerifyReport {
     pub fn is_clean(&self) -> bool {
         self.buckets_differing == 0 && self.samples_differing == 0
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 fn redis_err(context: String) -> impl FnOnce(redis::RedisError) -> SeedError {

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use rdb_format::DumpFile;
 use rdb_format::{Decoder, Item, Scratch};
@@ -40,13 +40,6 @@ use crate::checkpoint::{Checkpoint, Pos};
 use crate::show_key;
 use crate::target::{redact, Target};
 use crate::verify::{self, Sample};
-
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// Seeds `options.target` from `files`, calling `progress` a few times a second.
 pub async fn seed(

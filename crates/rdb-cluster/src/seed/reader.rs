@@ -13,7 +13,6 @@ use rdb_format::DumpFile;
 use rdb_format::{Decoder, Item, Record, Scratch, Type, Version};
 
 use super::batch::{Group, Mode, Op, Workers};
-use super::now_ms;
 use super::options::SeedOptions;
 use super::report::{example, Progress};
 use super::tracker::Shared;
@@ -24,6 +23,7 @@ use crate::slot::key_slot;
 use crate::target::SlotMap;
 use crate::verify::{Expected, Sample};
 use crate::{show_key, OnUnsupported};
+use rdb_pipeline::now_ms;
 
 #[derive(Default)]
 pub(super) struct ReadSummary {
