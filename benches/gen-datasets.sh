@@ -5,6 +5,7 @@
 #
 #   quick  cache-quick   cache-like keyspace, ~50 MB dump
 #   full   quick + cache-250m (~250 MB) + cache-1g (~1 GB) + bigkeys (a few 100 MB+ values)
+#   BENCH_DATASETS="cache-250m bigkeys" benches/gen-datasets.sh   only the named sets
 #
 # benches/tools/gen_dataset.py writes the commands (RESP, seeded PRNG, so the keyspace is
 # reproducible); `redis-cli --pipe` feeds them to a scratch redis-server, which then SAVEs.
@@ -56,6 +57,14 @@ GENV="$("$PY" "$GEN" --version)"
 DATASETS=("cache-quick:cache:50M:101")
 if [ "$SET" = full ]; then
     DATASETS+=("cache-250m:cache:250M:102" "cache-1g:cache:1G:103" "bigkeys:bigkeys:-:104")
+fi
+# BENCH_DATASETS="cache-250m bigkeys" builds only those (as benches/compare.sh reads it).
+if [ -n "${BENCH_DATASETS:-}" ]; then
+    ALL=("cache-quick:cache:50M:101" "cache-250m:cache:250M:102" "cache-1g:cache:1G:103" "bigkeys:bigkeys:-:104")
+    DATASETS=()
+    for spec in "${ALL[@]}"; do
+        case " $BENCH_DATASETS " in *" ${spec%%:*} "*) DATASETS+=("$spec") ;; esac
+    done
 fi
 
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
