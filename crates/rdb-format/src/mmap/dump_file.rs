@@ -5,10 +5,20 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use memmap2::Mmap;
 
 use super::sigbus::Watch;
+
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    usize::try_from(size)
+        .ok()
+        .filter(|&s| s > 0)
+        .unwrap_or(4096)
+}
 
 /// A dump file mapped into memory.
 #[derive(Debug)]
@@ -19,6 +29,8 @@ pub struct DumpFile {
     bytes: Bytes,
     /// The open file, its size and modification time when mapped (see [`DumpFile::verify`]).
     opened: Option<(File, u64, (i64, i64))>,
+    /// Bytes from the start already given back by [`DumpFile::release_before`].
+    released: AtomicUsize,
 }
 
 #[derive(Debug)]
@@ -93,6 +105,7 @@ impl DumpFile {
             watch,
             bytes,
             opened: Some((file, len, stamp)),
+            released: AtomicUsize::new(0),
         })
     }
 
@@ -138,7 +151,33 @@ impl DumpFile {
             watch: None,
             bytes: Bytes::Owned(data),
             opened: None,
+            released: AtomicUsize::new(0),
         }
+    }
+
+    /// Gives the mapped pages of `data()[..end]` back to the kernel: they leave this
+    /// process's resident memory (they stay in the page cache, and reading them again maps
+    /// them again, with the same bytes). Called on the part of a dump already converted, so
+    /// a long run's memory holds the chunks in flight, not everything read so far. Advisory:
+    /// errors are ignored, and a dump held in memory is left as it is.
+    pub fn release_before(&self, end: usize) {
+        let Bytes::Mapped(m) = &self.bytes else {
+            return;
+        };
+        let page = page_size();
+        let end = end.min(m.len()) / page * page;
+        // Only what was not given back yet: a run calls this after every chunk.
+        let start = self.released.fetch_max(end, Ordering::Relaxed);
+        if end <= start {
+            return;
+        }
+        // SAFETY: the map is read-only, so it holds no changes of ours that MADV_DONTNEED
+        // could drop: a later read of these pages faults them in again from the file, with
+        // the bytes every borrower of `data()` saw (a file changed meanwhile is `verify`'s
+        // business, as for any page not yet read).
+        let _ = unsafe {
+            m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+        };
     }
 
     /// The file's bytes.
@@ -153,5 +192,45 @@ impl DumpFile {
     /// The path it was opened from.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Resident kB of this process's mapping that starts at `data` (/proc/self/smaps).
+    fn resident_kb(data: &[u8]) -> u64 {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let start = format!("{:x}-", data.as_ptr() as usize);
+        let mut lines = smaps.lines().skip_while(|l| !l.starts_with(&start));
+        lines.next().expect("the mapping is listed");
+        let rss = lines.find(|l| l.starts_with("Rss:")).unwrap();
+        rss.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn released_pages_read_back_the_same_bytes() {
+        let dir = std::env::temp_dir().join(format!("rdb-release-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("dump.rdb");
+        let bytes: Vec<u8> = (0..4 << 20)
+            .map(|i: u32| (i * 7 + i / 4096) as u8)
+            .collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let dump = DumpFile::open(&path).unwrap();
+        let sum: u64 = dump.data().iter().map(|&b| u64::from(b)).sum();
+        assert!(resident_kb(dump.data()) >= 4000, "read: resident");
+        dump.release_before(3 << 20);
+        assert!(
+            resident_kb(dump.data()) <= 1100,
+            "released: no longer resident"
+        );
+        dump.release_before(1 << 20); // behind what is released already: nothing to do
+        assert_eq!(dump.data(), &bytes[..]); // read again: the same bytes
+        assert_eq!(sum, bytes.iter().map(|&b| u64::from(b)).sum::<u64>());
+        dump.release_before(usize::MAX);
+        assert_eq!(dump.data(), &bytes[..]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
