@@ -104,7 +104,9 @@ pub struct Chunk {
 
 /// Where a sink's output goes: the pipeline calls [`Sink::begin_file`] before a dump's
 /// chunks, [`Sink::process`] on worker threads for each chunk and [`Sink::commit`] on the
-/// calling thread, in order, then [`Sink::end_file`]. Methods take `&self` because workers
+/// calling thread, in order, then [`Sink::end_file`]. Dumps overlap: the next dump's
+/// `begin_file` may come before the previous one's last commits and `end_file` (each of
+/// these calls still comes in run order). Methods take `&self` because workers
 /// run while earlier chunks commit: keep commit state behind a `Mutex` (only the calling
 /// thread takes it, so it is never contended). What a sink needs per dump (a model read from
 /// its header, say) is its [`Sink::File`], handed to every later call for that dump.
@@ -300,8 +302,8 @@ pub trait Inputs {
     fn count(&self) -> usize;
     /// Bytes of all dumps, known before they are opened (progress).
     fn total_bytes(&self) -> u64;
-    /// Opens dump `index`; called with 0, 1, 2... in order, each after the previous dump
-    /// is done.
+    /// Opens dump `index`; called with 0, 1, 2... in order, each once the previous dump is
+    /// cut into chunks (its last chunks may still be converting, from its own mapping).
     fn open(&mut self, index: usize) -> Result<DumpFile>;
 }
 
@@ -312,18 +314,17 @@ pub fn run_inputs<S: Sink>(
     sink: &S,
     progress: &Progress,
 ) -> Result<Vec<FileSummary>> {
-    let mut run = || {
-        progress
-            .bytes_total
-            .fetch_add(inputs.total_bytes(), Ordering::Relaxed);
-        let mut summaries = Vec::with_capacity(inputs.count());
-        for index in 0..inputs.count() {
-            let dump = inputs.open(index)?;
-            summaries.push(run_file(index, &dump, options, sink, progress)?);
-        }
-        Ok(summaries)
-    };
-    let result = run();
+    progress
+        .bytes_total
+        .fetch_add(inputs.total_bytes(), Ordering::Relaxed);
+    let count = inputs.count();
+    let result = run_dumps(
+        count,
+        &mut |index| inputs.open(index),
+        options,
+        sink,
+        progress,
+    );
     if result.is_err() {
         sink.abort();
     }
@@ -340,6 +341,7 @@ fn run_inner<S: Sink>(
     sink: &S,
     progress: &Progress,
 ) -> Result<Vec<FileSummary>> {
+    // Every file is opened first, so a missing one fails the run before any output.
     let mut dumps = Vec::with_capacity(files.len());
     for path in files {
         let dump = DumpFile::open(path).map_err(|error| PipelineError::Open {
@@ -349,153 +351,238 @@ fn run_inner<S: Sink>(
         progress
             .bytes_total
             .fetch_add(dump.data().len() as u64, Ordering::Relaxed);
-        dumps.push(dump);
+        dumps.push(Some(dump));
     }
-    let mut summaries = Vec::with_capacity(dumps.len());
-    for (index, dump) in dumps.iter().enumerate() {
-        summaries.push(run_file(index, dump, options, sink, progress)?);
-    }
-    Ok(summaries)
+    let mut open = |index: usize| dumps[index].take().ok_or(PipelineError::WorkerStopped);
+    run_dumps(files.len(), &mut open, options, sink, progress)
 }
 
-fn run_file<S: Sink>(
-    index: usize,
-    dump: &DumpFile,
+/// A dump being cut or converted: what its chunks' workers and its commits share.
+struct DumpRun<F> {
+    dump: DumpFile,
+    info: Arc<FileInfo>,
+    state: F,
+}
+
+impl<F> DumpRun<F> {
+    /// Checks that the dump was not cut or rewritten while being read.
+    fn unchanged(&self) -> Result<()> {
+        self.dump.verify().map_err(|error| PipelineError::Open {
+            path: self.info.path.clone(),
+            error,
+        })
+    }
+
+    /// A decoding error, or the cut that caused it.
+    fn decode_error(&self, error: rdb_format::Error) -> PipelineError {
+        match self.unchanged() {
+            Err(e) => e,
+            Ok(()) => PipelineError::Decode {
+                path: self.info.path.clone(),
+                error,
+            },
+        }
+    }
+}
+
+/// What the calling thread commits, in order: chunks, and after each dump's last chunk its end.
+enum Pending<S: Sink> {
+    Chunk {
+        run: Arc<DumpRun<S::File>>,
+        chunk: Chunk,
+        result: mpsc::Receiver<Result<(S::Part, u64, u64)>>,
+    },
+    End {
+        run: Arc<DumpRun<S::File>>,
+        eof: Eof,
+        /// Bytes of the dump's chunks (the rest is header and end).
+        chunked: u64,
+    },
+}
+
+/// Cuts every dump into chunks on this thread, converts chunks on rayon's threads and
+/// commits them in order. One queue spans the dumps: the next dump is cut while the last
+/// chunks of the previous one convert, so every core stays busy across file boundaries (a
+/// backup is many shard files), and the output order is the same as one dump at a time.
+fn run_dumps<S: Sink>(
+    count: usize,
+    open: &mut dyn FnMut(usize) -> Result<DumpFile>,
     options: &PipelineOptions,
     sink: &S,
     progress: &Progress,
-) -> Result<FileSummary> {
-    let path = dump.path().to_path_buf();
-    let data = dump.data();
-    // A dump cut while being read decodes as zeros somewhere: say it was cut.
-    let changed = || {
-        dump.verify().map_err(|error| PipelineError::Open {
-            path: path.clone(),
-            error,
-        })
-    };
-    let decode_err = |error| match changed() {
-        Err(e) => e,
-        Ok(()) => PipelineError::Decode {
-            path: path.clone(),
-            error,
-        },
-    };
-    let mut scan = Decoder::with_options(data, options.decoder).map_err(decode_err)?;
-    let file = Arc::new(FileInfo {
-        index,
-        stem: dump
-            .path()
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        path: path.clone(),
-        size: data.len() as u64,
-        version: scan.version(),
-    });
-    let state = sink
-        .begin_file(&file, data)
-        .map_err(|e| sink_error(&file.path, e))?;
-
+) -> Result<Vec<FileSummary>> {
     // Keep every thread busy with one chunk in hand and one queued.
     let max_in_flight = rayon::current_num_threads() * 2;
     // A chunk this big is one huge value: its decoded bytes (and the sink's output) cost
     // about its size in memory, so at most one is in flight and memory stays near
     // "the largest value plus a few chunks" instead of "the largest values, one per thread".
     let big_chunk = (options.chunk_bytes * 4).max(BIG_CHUNK);
-    let commit = |chunk: Chunk, rx: mpsc::Receiver<Result<(S::Part, u64, u64)>>| -> Result<u64> {
-        let result = wait(&rx).ok_or(PipelineError::WorkerStopped)?;
-        // Nothing read after a cut reaches the sink.
-        changed()?;
-        let (part, kept, skipped) = result?;
-        sink.commit(&state, &chunk, part)
-            .map_err(PipelineError::sink)?;
-        let bytes = chunk.end - chunk.start;
-        progress.bytes_done.fetch_add(bytes, Ordering::Relaxed);
-        progress.keys_done.fetch_add(kept, Ordering::Relaxed);
-        progress.keys_skipped.fetch_add(skipped, Ordering::Relaxed);
-        Ok(bytes)
+    let is_big = |c: &Chunk| c.end - c.start >= big_chunk;
+    let mut summaries = Vec::with_capacity(count);
+    let mut commit = |pending: Pending<S>| -> Result<()> {
+        match pending {
+            Pending::Chunk { run, chunk, result } => {
+                let result = wait(&result).ok_or(PipelineError::WorkerStopped)?;
+                // Nothing read after a cut reaches the sink.
+                run.unchanged()?;
+                let (part, kept, skipped) = result?;
+                sink.commit(&run.state, &chunk, part)
+                    .map_err(PipelineError::sink)?;
+                // The scan is past this chunk and no worker reads it again: its pages may go,
+                // so resident memory stays near the chunks in flight whatever the dump's size.
+                run.dump.release_before(chunk.end as usize);
+                progress
+                    .bytes_done
+                    .fetch_add(chunk.end - chunk.start, Ordering::Relaxed);
+                progress.keys_done.fetch_add(kept, Ordering::Relaxed);
+                progress.keys_skipped.fetch_add(skipped, Ordering::Relaxed);
+            }
+            Pending::End { run, eof, chunked } => {
+                run.unchanged()?;
+                // Every chunk of the dump is committed and its workers are done: this is the
+                // last holder of its state.
+                let run = Arc::into_inner(run).ok_or(PipelineError::WorkerStopped)?;
+                sink.end_file(run.state, &eof)
+                    .map_err(PipelineError::sink)?;
+                // Header and EOF bytes belong to no chunk; count them once the file is done.
+                progress
+                    .bytes_done
+                    .fetch_add(run.info.size - chunked, Ordering::Relaxed);
+                summaries.push(FileSummary {
+                    info: (*run.info).clone(),
+                    checksum: eof.checksum,
+                    trailing_bytes: eof.trailing_bytes,
+                });
+            }
+        }
+        Ok(())
     };
-    let mut chunked = 0u64;
     // The scan runs on this thread (not a pool worker), so waiting for a chunk never takes
     // a worker away from the chunks it waits for: with one thread, a pool-side wait would
     // deadlock.
-    let eof = rayon::in_place_scope(|scope| -> Result<Eof> {
-        let mut in_flight: VecDeque<(Chunk, mpsc::Receiver<_>)> = VecDeque::new();
-        let is_big = |c: &Chunk| c.end - c.start >= big_chunk;
-        let mut chunk_index = 0;
-        let mut start = scan.position();
-        let mut start_db = 0;
-        let eof = loop {
-            if progress.cancel.load(Ordering::Relaxed) {
-                return Err(PipelineError::Canceled);
-            }
-            let item = scan.next_item().map_err(decode_err)?;
-            let at = scan.position();
-            let eof = match item {
-                Some(Item::Eof(e)) => Some(e),
-                Some(_) => None,
-                None => {
-                    let e = rdb_format::Error::new(at, "dump", rdb_format::ErrorKind::Truncated);
-                    return Err(decode_err(e));
+    rayon::in_place_scope(|scope| -> Result<()> {
+        let mut in_flight: VecDeque<Pending<S>> = VecDeque::new();
+        let chunks_in_flight = |q: &VecDeque<Pending<S>>| {
+            q.iter()
+                .filter(|p| matches!(p, Pending::Chunk { .. }))
+                .count()
+        };
+        for index in 0..count {
+            let dump = open(index)?;
+            let path = dump.path().to_path_buf();
+            let stem = dump
+                .path()
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let size = dump.data().len() as u64;
+            // The header is read from the dump's own bytes before it moves into the run.
+            let version = {
+                let scan = Decoder::with_options(dump.data(), options.decoder);
+                match scan {
+                    Ok(d) => d.version(),
+                    Err(error) => {
+                        let e = match dump.verify() {
+                            Err(error) => PipelineError::Open { path, error },
+                            Ok(()) => PipelineError::Decode { path, error },
+                        };
+                        return Err(e);
+                    }
                 }
             };
-            // The EOF opcode and checksum belong to no chunk.
-            let chunk_end = eof.map_or(at, |e| e.offset);
-            if chunk_end > start && (eof.is_some() || chunk_end - start >= options.chunk_bytes) {
-                let chunk = Chunk {
-                    file: file.clone(),
-                    index: chunk_index,
-                    start,
-                    end: chunk_end,
-                    db: start_db,
-                };
-                chunk_index += 1;
-                start = chunk_end;
-                start_db = scan.db();
-                while in_flight.len() >= max_in_flight
-                    || (is_big(&chunk) && in_flight.iter().any(|(c, _)| is_big(c)))
-                {
-                    let (c, rx) = in_flight.pop_front().expect("non-empty");
-                    chunked += commit(c, rx)?;
+            let info = Arc::new(FileInfo {
+                index,
+                stem,
+                path,
+                size,
+                version,
+            });
+            let state = sink
+                .begin_file(&info, dump.data())
+                .map_err(|e| sink_error(&info.path, e))?;
+            let run = Arc::new(DumpRun { dump, info, state });
+            let mut scan = Decoder::with_options(run.dump.data(), options.decoder)
+                .map_err(|e| run.decode_error(e))?;
+            let mut chunked = 0u64;
+            let mut chunk_index = 0;
+            let mut start = scan.position();
+            let mut start_db = 0;
+            let eof = loop {
+                if progress.cancel.load(Ordering::Relaxed) {
+                    return Err(PipelineError::Canceled);
                 }
-                let (tx, rx) = mpsc::channel();
-                let worker_chunk = chunk.clone();
-                let filter = &options.filter;
-                let decoder_options = options.decoder;
-                let state = &state;
-                scope.spawn(move |_| {
-                    let _ = tx.send(process_chunk(
-                        sink,
-                        state,
-                        &worker_chunk,
-                        data,
-                        decoder_options,
-                        filter,
-                    ));
-                });
-                in_flight.push_back((chunk, rx));
-            }
-            if let Some(e) = eof {
-                break e;
-            }
-        };
-        while let Some((c, rx)) = in_flight.pop_front() {
-            chunked += commit(c, rx)?;
+                let item = scan.next_item().map_err(|e| run.decode_error(e))?;
+                let at = scan.position();
+                let eof = match item {
+                    Some(Item::Eof(e)) => Some(e),
+                    Some(_) => None,
+                    None => {
+                        let e =
+                            rdb_format::Error::new(at, "dump", rdb_format::ErrorKind::Truncated);
+                        return Err(run.decode_error(e));
+                    }
+                };
+                // The EOF opcode and checksum belong to no chunk.
+                let chunk_end = eof.map_or(at, |e| e.offset);
+                if chunk_end > start && (eof.is_some() || chunk_end - start >= options.chunk_bytes)
+                {
+                    let chunk = Chunk {
+                        file: run.info.clone(),
+                        index: chunk_index,
+                        start,
+                        end: chunk_end,
+                        db: start_db,
+                    };
+                    chunk_index += 1;
+                    chunked += chunk_end - start;
+                    start = chunk_end;
+                    start_db = scan.db();
+                    while chunks_in_flight(&in_flight) >= max_in_flight
+                        || (is_big(&chunk)
+                            && in_flight
+                                .iter()
+                                .any(|p| matches!(p, Pending::Chunk { chunk: c, .. } if is_big(c))))
+                    {
+                        commit(in_flight.pop_front().expect("non-empty"))?;
+                    }
+                    let (tx, rx) = mpsc::channel();
+                    let worker_chunk = chunk.clone();
+                    let worker_run = run.clone();
+                    let filter = &options.filter;
+                    let decoder_options = options.decoder;
+                    scope.spawn(move |_| {
+                        let result = process_chunk(
+                            sink,
+                            &worker_run.state,
+                            &worker_chunk,
+                            worker_run.dump.data(),
+                            decoder_options,
+                            filter,
+                        );
+                        // Let go of the dump before the result is seen: its end, committed
+                        // after its last chunk, takes the dump's state back.
+                        drop(worker_run);
+                        let _ = tx.send(result);
+                    });
+                    in_flight.push_back(Pending::Chunk {
+                        run: run.clone(),
+                        chunk,
+                        result: rx,
+                    });
+                }
+                if let Some(e) = eof {
+                    break e;
+                }
+            };
+            drop(scan);
+            in_flight.push_back(Pending::End { run, eof, chunked });
         }
-        Ok(eof)
+        while let Some(p) = in_flight.pop_front() {
+            commit(p)?;
+        }
+        Ok(())
     })?;
-    changed()?;
-    sink.end_file(state, &eof).map_err(PipelineError::sink)?;
-    // Header and EOF bytes belong to no chunk; count them once the file is done.
-    progress
-        .bytes_done
-        .fetch_add(file.size - chunked, Ordering::Relaxed);
-    Ok(FileSummary {
-        info: (*file).clone(),
-        checksum: eof.checksum,
-        trailing_bytes: eof.trailing_bytes,
-    })
+    Ok(summaries)
 }
 
 /// Waits for a chunk's result. On a pool thread (a caller already inside rayon), runs other
