@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use arrow_schema::SchemaRef;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
 use rdb_format::{Item, Scratch, Str};
 
 mod record;
@@ -151,7 +151,8 @@ pub struct ParquetStats {
 pub struct ParquetSink {
     dir: PathBuf,
     options: ParquetOptions,
-    props: WriterProperties,
+    /// Settings shared by every table; each table adds its own per column.
+    props: WriterPropertiesBuilder,
     /// Files of committed chunks, in commit order.
     committed: Mutex<Vec<PartFile>>,
     /// Every file this run created, removed on abort.
@@ -172,8 +173,7 @@ impl ParquetSink {
         let props = WriterProperties::builder()
             .set_compression(compression)
             .set_max_row_group_bytes(Some(options.row_group_bytes))
-            .set_max_row_group_row_count(Some(options.row_group_rows))
-            .build();
+            .set_max_row_group_row_count(Some(options.row_group_rows));
         ParquetSink {
             dir: dir.into(),
             options,
@@ -259,7 +259,8 @@ impl ParquetSink {
             .unwrap_or_else(|p| p.into_inner())
             .push(staged.clone());
         let schema = table.schema();
-        let writer = ArrowWriter::try_new(out, schema.clone(), Some(self.props.clone()))
+        let props = table.writer_properties(self.props.clone());
+        let writer = ArrowWriter::try_new(out, schema.clone(), Some(props))
             .map_err(|e| Self::parquet_err(&staged, e))?;
         Ok(PartWriter {
             builder: Builder::new(table),

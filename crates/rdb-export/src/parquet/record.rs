@@ -1,8 +1,8 @@
 //! One record's rows, table by table.
 
-use rdb_format::{HashEntry, Record, Scratch, Value};
+use rdb_format::{HashEntry, Record, Scratch, Str, Value};
 
-use super::schema::{id_parts, Table};
+use super::schema::{id_parts, Checked, Table};
 use super::ChunkTables;
 use super::ParquetSinkError;
 
@@ -31,20 +31,25 @@ pub(super) fn record(
     scratch: &Scratch,
 ) -> std::result::Result<(), RowError> {
     let db = r.db;
-    let key = r.key.decode(scratch)?;
+    let mut digits = itoa::Buffer::new();
+    let key = match r.key.decode(scratch)? {
+        Str::Bytes(b) => Checked::new(b),
+        Str::Int(i) => Checked::new(digits.format(i).as_bytes()),
+    };
+    let key = &key;
     let mut elements: i64 = 0;
     match r.value(scratch)? {
         Value::String(s) => {
             elements = 1;
             t.row(Table::Strings, db, |row| {
-                row.bytes(key).bytes(s);
+                row.checked(key).bytes(s);
             })?;
         }
         Value::List(items) => {
             for item in items {
                 let item = item?;
                 t.row(Table::Lists, db, |row| {
-                    row.bytes(key).i64(Some(elements)).bytes(item);
+                    row.checked(key).i64(Some(elements)).bytes(item);
                 })?;
                 elements += 1;
             }
@@ -53,7 +58,7 @@ pub(super) fn record(
             for m in members {
                 let m = m?;
                 t.row(Table::Sets, db, |row| {
-                    row.bytes(key).bytes(m);
+                    row.checked(key).bytes(m);
                 })?;
                 elements += 1;
             }
@@ -62,7 +67,7 @@ pub(super) fn record(
             for m in members {
                 let (member, score) = m?;
                 t.row(Table::ZSets, db, |row| {
-                    row.bytes(key).bytes(member).f64(score);
+                    row.checked(key).bytes(member).f64(score);
                 })?;
                 elements += 1;
             }
@@ -75,7 +80,7 @@ pub(super) fn record(
                     expire_ms,
                 } = f?;
                 t.row(Table::Hashes, db, |row| {
-                    row.bytes(key).bytes(field).bytes(value).time(expire_ms);
+                    row.checked(key).bytes(field).bytes(value).time(expire_ms);
                 })?;
                 elements += 1;
             }
@@ -87,7 +92,7 @@ pub(super) fn record(
                 for f in e.fields {
                     let (field, value) = f?;
                     t.row(Table::Streams, db, |row| {
-                        row.bytes(key).i64(ms).i64(seq).bytes(field).bytes(value);
+                        row.checked(key).i64(ms).i64(seq).bytes(field).bytes(value);
                     })?;
                 }
                 elements += 1;
@@ -96,7 +101,7 @@ pub(super) fn record(
             let (first_ms, first_seq) = s.first_id.map_or((None, None), id_parts);
             let (del_ms, del_seq) = s.max_deleted_id.map_or((None, None), id_parts);
             t.row(Table::StreamMeta, db, |row| {
-                row.bytes(key)
+                row.checked(key)
                     .i64(Some(s.length as i64))
                     .i64(last_ms)
                     .i64(last_seq)
@@ -117,7 +122,7 @@ pub(super) fn record(
                     let e = e?;
                     let (ms, seq) = id_parts(e.id);
                     t.row(Table::StreamIdmp, db, |row| {
-                        row.bytes(key).bytes(p.pid).bytes(e.iid).i64(ms).i64(seq);
+                        row.checked(key).bytes(p.pid).bytes(e.iid).i64(ms).i64(seq);
                     })?;
                 }
             }
@@ -127,7 +132,7 @@ pub(super) fn record(
                 // u64::MAX is Redis's "unknown".
                 let entries_read = g.entries_read.filter(|&n| n != u64::MAX).map(|n| n as i64);
                 t.row(Table::StreamGroups, db, |row| {
-                    row.bytes(key)
+                    row.checked(key)
                         .bytes(g.name)
                         .i64(ld_ms)
                         .i64(ld_seq)
@@ -137,7 +142,7 @@ pub(super) fn record(
                     let c = c?;
                     let pending = c.pending.len() as i64;
                     t.row(Table::StreamConsumers, db, |row| {
-                        row.bytes(key)
+                        row.checked(key)
                             .bytes(g.name)
                             .bytes(c.name)
                             .time(Some(c.seen_time_ms))
@@ -149,7 +154,7 @@ pub(super) fn record(
                     let (p, consumer) = p?;
                     let (ms, seq) = id_parts(p.id);
                     t.row(Table::StreamPending, db, |row| {
-                        row.bytes(key).bytes(g.name).i64(ms).i64(seq);
+                        row.checked(key).bytes(g.name).i64(ms).i64(seq);
                         match consumer {
                             Some(c) => row.bytes(c),
                             None => row.i64_null_bytes(),
@@ -164,7 +169,7 @@ pub(super) fn record(
             elements = 1;
             let name = m.id.name();
             t.row(Table::Modules, db, |row| {
-                row.bytes(key)
+                row.checked(key)
                     .text(&name)
                     .i64(Some(m.id.version() as i64))
                     .raw(m.raw);
@@ -183,7 +188,7 @@ pub(super) fn record(
     let encoding = r.encoding.as_str();
     t.row(Table::Keys, db, |row| {
         row.text(file)
-            .bytes(key)
+            .checked(key)
             .text(type_name)
             .text(encoding)
             .time(r.expire_ms)

@@ -7,6 +7,8 @@ use arrow_array::builder::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterPropertiesBuilder};
+use parquet::schema::types::ColumnPath;
 use rdb_format::{Str, StreamId};
 
 use super::{ParquetSinkError, Result};
@@ -138,7 +140,51 @@ pub(super) enum Kind {
     Time,
 }
 
+/// Columns whose values repeat from row to row, so a dictionary makes them smaller and
+/// cheaper to write: names of types and encodings, a collection's key on each of its
+/// element rows, hash and stream field names, stream group and consumer names. Elsewhere
+/// (keys in `keys` and `strings`, values, members) values are mostly unique: a dictionary
+/// there costs a hash and a lookup per value (12 % of a Parquet export's time, `perf`)
+/// before the writer gives up on it and falls back to plain encoding.
+fn repeats(table: Table, column: &str) -> bool {
+    match column {
+        "file" | "type" | "encoding" | "kind" | "module" | "group" | "consumer" | "producer" => {
+            true
+        }
+        "key" => !matches!(table, Table::Keys | Table::Strings | Table::Modules),
+        "field" => matches!(table, Table::Hashes | Table::Streams),
+        _ => false,
+    }
+}
+
+/// Columns whose min/max statistics no query can use to skip data (payloads: values,
+/// members, module data): comparing every value to keep them costs time for nothing.
+fn payload(column: &str) -> bool {
+    matches!(column, "value" | "member" | "raw" | "iid")
+}
+
 impl Table {
+    /// The writer settings of this table's files: `base` with a dictionary only on the
+    /// columns that repeat, and no statistics on payload columns.
+    pub(super) fn writer_properties(self, base: WriterPropertiesBuilder) -> WriterProperties {
+        let mut props = base.set_dictionary_enabled(false);
+        for &(name, kind) in self.columns() {
+            let raw = matches!(kind, Kind::Bytes).then(|| format!("{name}_raw"));
+            for column in std::iter::once(name.to_string()).chain(raw) {
+                if repeats(self, name) {
+                    props = props.set_column_dictionary_enabled(column.as_str().into(), true);
+                }
+                if payload(name) {
+                    props = props.set_column_statistics_enabled(
+                        ColumnPath::from(column),
+                        EnabledStatistics::None,
+                    );
+                }
+            }
+        }
+        props.build()
+    }
+
     pub(super) fn schema(self) -> SchemaRef {
         let mut fields = Vec::new();
         for &(name, kind) in self.columns() {
@@ -230,6 +276,22 @@ impl Builder {
     }
 }
 
+/// A byte string checked for UTF-8 once: a collection's key goes on each of its element
+/// rows, and checking it again for each cost 5 % of an export (`perf`).
+pub(super) struct Checked<'a> {
+    raw: &'a [u8],
+    text: Option<&'a str>,
+}
+
+impl<'a> Checked<'a> {
+    pub(super) fn new(raw: &'a [u8]) -> Self {
+        Checked {
+            raw,
+            text: std::str::from_utf8(raw).ok(),
+        }
+    }
+}
+
 /// Appends one row's values, column by column, in the table's order.
 pub(super) struct Row<'a> {
     b: &'a mut Builder,
@@ -256,18 +318,22 @@ impl Row<'_> {
             Str::Bytes(b) => b,
             Str::Int(i) => digits.format(i).as_bytes(),
         };
-        self.b.bytes += raw.len() + 8;
-        let text = std::str::from_utf8(raw).ok();
+        self.checked(&Checked::new(raw))
+    }
+
+    /// A byte string already checked for UTF-8.
+    pub(super) fn checked(&mut self, s: &Checked<'_>) -> &mut Self {
+        self.b.bytes += s.raw.len() + 8;
         if let Col::Text(t) = self.next() {
-            t.append_option(text);
+            t.append_option(s.text);
         } else {
             self.kinds_matched = false;
         }
         if let Col::Raw(r) = self.next() {
-            if text.is_some() {
+            if s.text.is_some() {
                 r.append_null();
             } else {
-                r.append_value(raw);
+                r.append_value(s.raw);
             }
         } else {
             self.kinds_matched = false;
