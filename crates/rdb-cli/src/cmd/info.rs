@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use rdb_format::Decoder;
 use rdb_pipeline::pipeline::Inputs;
 use rdb_report::info::{self, ChecksumStatus};
 
@@ -54,12 +53,8 @@ pub fn run(args: &InfoArgs) -> Result<()> {
     for index in 0..inputs.count() {
         let file = inputs.open(index)?;
         let name = file.path().display().to_string();
-        let scanned = Decoder::with_options(file.data(), options)
-            .map_err(anyhow::Error::from)
-            .and_then(|d| {
-                info::scan(d, &name, file.data().len() as u64, &filter, args.now)
-                    .map_err(anyhow::Error::from)
-            });
+        let scanned = info::scan_bytes(file.data(), options, &name, &filter, args.now)
+            .map_err(anyhow::Error::from);
         // A dump cut while being read decodes as zeros: report the cut, not what it caused.
         file.verify().with_context(|| name.clone())?;
         let f = scanned.with_context(|| name.clone())?;
