@@ -8,11 +8,12 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod args;
 mod cmd;
 mod inputs;
+mod messages;
 mod output;
 mod signals;
 
@@ -63,7 +64,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => convert::run(&cli.convert),
+        None => match messages::unknown_command(
+            &cli.convert.files,
+            Cli::command().get_subcommands().map(|c| c.get_name()),
+        ) {
+            Some(typo) => Err(typo.into()),
+            None => convert::run(&cli.convert),
+        },
         Some(Command::Convert(args)) => convert::run(&args),
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Memory(args)) => memory::run(&args),
@@ -77,6 +84,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rdb-convert: error: {e:#}");
+            if let Some(hint) = messages::hint(&e) {
+                eprintln!("rdb-convert: hint: {hint}");
+            }
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {
