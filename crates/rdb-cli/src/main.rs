@@ -16,6 +16,7 @@ mod inputs;
 mod messages;
 mod output;
 mod signals;
+mod spool;
 
 use cmd::{check, convert, filter, info, memory, seed, split, top};
 
@@ -25,6 +26,8 @@ use cmd::{check, convert, filter, info, memory, seed, split, top};
 /// Each line: {"db":0,"key":K,"type":T,"encoding":E,"expire_ms":MS,"value":V}. Byte strings
 /// are JSON strings when valid UTF-8, otherwise {"base64":"..."}. See README.md for the
 /// shape of each type's value.
+///
+/// Every FILE may also be - (standard input) or a gzip, zstd or lz4 compressed dump.
 #[derive(Parser, Debug)]
 #[command(
     name = "rdb-convert",
