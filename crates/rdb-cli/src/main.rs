@@ -8,13 +8,15 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod args;
 mod cmd;
 mod inputs;
+mod messages;
 mod output;
 mod signals;
+mod spool;
 
 use cmd::{check, convert, filter, info, memory, seed, split, top};
 
@@ -24,6 +26,8 @@ use cmd::{check, convert, filter, info, memory, seed, split, top};
 /// Each line: {"db":0,"key":K,"type":T,"encoding":E,"expire_ms":MS,"value":V}. Byte strings
 /// are JSON strings when valid UTF-8, otherwise {"base64":"..."}. See README.md for the
 /// shape of each type's value.
+///
+/// Every FILE may also be - (standard input) or a gzip, zstd or lz4 compressed dump.
 #[derive(Parser, Debug)]
 #[command(
     name = "rdb-convert",
@@ -63,7 +67,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => convert::run(&cli.convert),
+        None => match messages::unknown_command(
+            &cli.convert.files,
+            Cli::command().get_subcommands().map(|c| c.get_name()),
+        ) {
+            Some(typo) => Err(typo.into()),
+            None => convert::run(&cli.convert),
+        },
         Some(Command::Convert(args)) => convert::run(&args),
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Memory(args)) => memory::run(&args),
@@ -77,6 +87,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("rdb-convert: error: {e:#}");
+            if let Some(hint) = messages::hint(&e) {
+                eprintln!("rdb-convert: hint: {hint}");
+            }
             if e.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {

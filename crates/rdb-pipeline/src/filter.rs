@@ -1,10 +1,12 @@
-//! Filters shared by every sink: database, key glob or regex, type, expiry, size. They look
-//! only at a record's metadata and key, so a filtered-out value is never decoded.
+//! Filters shared by every sink: database, key glob or regex, type, expiry, size, and their
+//! exclusions (`not_*`). They look only at a record's metadata and key, so a filtered-out
+//! value is never decoded.
 
 use rdb_format::{Record, Scratch, Type};
 
 /// Which keys to keep, by expiry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExpiryFilter {
     /// Every key.
     #[default]
@@ -15,6 +17,9 @@ pub enum ExpiryFilter {
     Set,
     /// Keys whose expiry is at or before this unix ms (already expired at that time).
     ExpiredAtOrBefore(i64),
+    /// Keys still live at this unix ms: no expiry, or one after it (the complement of
+    /// [`ExpiryFilter::ExpiredAtOrBefore`]).
+    LiveAt(i64),
 }
 
 impl std::str::FromStr for ExpiryFilter {
@@ -24,15 +29,22 @@ impl std::str::FromStr for ExpiryFilter {
             "any" => Ok(ExpiryFilter::Any),
             "none" => Ok(ExpiryFilter::None),
             "set" => Ok(ExpiryFilter::Set),
-            _ => match s.strip_prefix("expired-at-or-before:") {
-                Some(ms) => ms
-                    .parse()
-                    .map(ExpiryFilter::ExpiredAtOrBefore)
-                    .map_err(|_| format!("not a unix time in milliseconds: {ms:?}")),
-                None => Err(format!(
-                    "expected any, none, set or expired-at-or-before:MS, got {s:?}"
-                )),
-            },
+            _ => {
+                let (make, ms): (fn(i64) -> ExpiryFilter, &str) =
+                    if let Some(ms) = s.strip_prefix("expired-at-or-before:") {
+                        (ExpiryFilter::ExpiredAtOrBefore, ms)
+                    } else if let Some(ms) = s.strip_prefix("live-at:") {
+                        (ExpiryFilter::LiveAt, ms)
+                    } else {
+                        return Err(format!(
+                            "expected any, none, set, live-at:MS or expired-at-or-before:MS, \
+                             got {s:?}"
+                        ));
+                    };
+                ms.parse()
+                    .map(make)
+                    .map_err(|_| format!("not a unix time in milliseconds: {ms:?}"))
+            }
         }
     }
 }
@@ -52,6 +64,14 @@ pub struct Filter {
     pub expiry: ExpiryFilter,
     /// Keep records whose serialized size is at least this many bytes.
     pub min_size: Option<u64>,
+    /// Drop these databases.
+    pub not_dbs: Vec<u64>,
+    /// Drop keys matching any of these Redis globs.
+    pub not_key_globs: Vec<Vec<u8>>,
+    /// Drop keys matching any of these regular expressions.
+    pub not_key_regexes: Vec<regex::bytes::Regex>,
+    /// Drop these types.
+    pub not_types: Vec<Type>,
 }
 
 impl Filter {
@@ -63,11 +83,18 @@ impl Filter {
             && self.types.is_empty()
             && self.expiry == ExpiryFilter::Any
             && self.min_size.is_none()
+            && self.not_dbs.is_empty()
+            && self.not_key_globs.is_empty()
+            && self.not_key_regexes.is_empty()
+            && self.not_types.is_empty()
     }
 
     /// Whether the filter needs the key's bytes (glob or regex).
     pub fn needs_key(&self) -> bool {
-        self.key_glob.is_some() || self.key_regex.is_some()
+        self.key_glob.is_some()
+            || self.key_regex.is_some()
+            || !self.not_key_globs.is_empty()
+            || !self.not_key_regexes.is_empty()
     }
 
     /// Checks everything but the key.
@@ -75,11 +102,14 @@ impl Filter {
         (self.dbs.is_empty() || self.dbs.contains(&r.db))
             && (self.types.is_empty() || self.types.contains(&r.data_type()))
             && self.min_size.is_none_or(|min| r.len >= min)
+            && !self.not_dbs.contains(&r.db)
+            && !self.not_types.contains(&r.data_type())
             && match self.expiry {
                 ExpiryFilter::Any => true,
                 ExpiryFilter::None => r.expire_ms.is_none(),
                 ExpiryFilter::Set => r.expire_ms.is_some(),
                 ExpiryFilter::ExpiredAtOrBefore(t) => r.expire_ms.is_some_and(|e| e <= t),
+                ExpiryFilter::LiveAt(t) => r.expire_ms.is_none_or(|e| e > t),
             }
     }
 
@@ -87,6 +117,8 @@ impl Filter {
     pub fn matches_key(&self, key: &[u8]) -> bool {
         self.key_glob.as_deref().is_none_or(|g| glob_match(g, key))
             && self.key_regex.as_ref().is_none_or(|re| re.is_match(key))
+            && !self.not_key_globs.iter().any(|g| glob_match(g, key))
+            && !self.not_key_regexes.iter().any(|re| re.is_match(key))
     }
 
     /// Whether the filter keeps `r`: its metadata first, then, when the filter looks at keys,
@@ -245,5 +277,30 @@ mod tests {
             Ok(ExpiryFilter::ExpiredAtOrBefore(1700000000000))
         );
         assert!("soon".parse::<ExpiryFilter>().is_err());
+        assert_eq!("live-at:5".parse(), Ok(ExpiryFilter::LiveAt(5)));
+        assert!("live-at:".parse::<ExpiryFilter>().is_err());
+    }
+
+    #[test]
+    fn exclusions_drop_what_they_match() {
+        let f = Filter {
+            not_key_globs: vec![b"tmp:*".to_vec(), b"cache:*".to_vec()],
+            not_key_regexes: vec![regex::bytes::Regex::new("^lock").unwrap()],
+            ..Filter::default()
+        };
+        assert!(f.needs_key());
+        assert!(!f.is_empty());
+        assert!(f.matches_key(b"user:1"));
+        assert!(!f.matches_key(b"tmp:1"));
+        assert!(!f.matches_key(b"cache:x"));
+        assert!(!f.matches_key(b"lock:9"));
+        let both = Filter {
+            key_glob: Some(b"user:*".to_vec()),
+            not_key_globs: vec![b"user:admin*".to_vec()],
+            ..Filter::default()
+        };
+        assert!(both.matches_key(b"user:1"));
+        assert!(!both.matches_key(b"user:admin"));
+        assert!(!both.matches_key(b"post:1"));
     }
 }

@@ -37,10 +37,18 @@ pub struct FilterCommandArgs {
 
 pub fn run(args: &FilterCommandArgs) -> Result<()> {
     let layout = SlotLayout::even(1);
-    let (input, _download) = single_input(&args.file, &args.rdb.s3)?;
+    let (input, name, _download) = single_input(&args.file, &args.rdb.s3)?;
     refuse_input_as_output(&args.output, std::slice::from_ref(&input))?;
     let (paths, staged) = stage_outputs(vec![args.output.clone()], &args.rdb)?;
-    let report = write_rdbs(&input, &layout, &paths.1, &args.rdb, &args.filter, None)?;
+    let report = write_rdbs(
+        &input,
+        &name,
+        &layout,
+        &paths.1,
+        &args.rdb,
+        &args.filter,
+        None,
+    )?;
     if let Some(s) = staged {
         s.upload()?;
     }

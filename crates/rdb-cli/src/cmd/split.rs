@@ -97,7 +97,7 @@ pub fn run(args: &SplitArgs) -> Result<()> {
             PathBuf::from(name)
         })
         .collect();
-    let (input, _download) = single_input(&args.file, &args.output.s3)?;
+    let (input, name, _download) = single_input(&args.file, &args.output.s3)?;
     for p in &paths {
         refuse_input_as_output(p, std::slice::from_ref(&input))?;
     }
@@ -105,6 +105,7 @@ pub fn run(args: &SplitArgs) -> Result<()> {
     let cluster = Some(args.flatten_dbs);
     let report = write_rdbs(
         &input,
+        &name,
         &layout,
         &paths.1,
         &args.output,

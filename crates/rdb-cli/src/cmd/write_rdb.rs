@@ -44,15 +44,18 @@ pub(super) fn stage_outputs(
 }
 
 /// `cluster`: the outputs are cluster shards (`Some(flatten_dbs)`), or one plain file.
+/// `name`: what messages call the input (its URL, `<stdin>`, the compressed file's name).
 pub(super) fn write_rdbs(
     input: &Path,
+    name: &str,
     layout: &SlotLayout,
     paths: &[PathBuf],
     out: &RdbOutputArgs,
     filter: &FilterArgs,
     cluster: Option<bool>,
 ) -> Result<SplitReport> {
-    let file = DumpFile::open(input).with_context(|| format!("opening {}", input.display()))?;
+    let file =
+        DumpFile::open_as(input, PathBuf::from(name)).with_context(|| format!("opening {name}"))?;
     let decoder = Decoder::with_options(
         file.data(),
         DecoderOptions {
@@ -60,7 +63,7 @@ pub(super) fn write_rdbs(
             allow_future_versions: out.allow_future_versions,
         },
     )
-    .with_context(|| input.display().to_string())?;
+    .with_context(|| name.to_string())?;
     let options = SplitOptions {
         filter: filter.to_filter()?,
         target: out.rdb_version,
@@ -81,26 +84,24 @@ pub(super) fn write_rdbs(
         let (report, writers) = split(decoder, layout, writers, &options).map_err(|e| {
             let hint = match e {
                 SplitError::Invalid { .. } | SplitError::DuplicateKey { .. } => format!(
-                    "; nothing was written (`rdb-convert check {}` lists every problem)",
-                    input.display()
+                    "; nothing was written (`rdb-convert check {name}` lists every problem)"
                 ),
                 _ => String::new(),
             };
-            anyhow::anyhow!("{}: {e}{hint}", input.display())
+            anyhow::anyhow!("{name}: {e}{hint}")
         })?;
         for (w, p) in writers.into_iter().zip(paths) {
             w.into_inner()
                 .map_err(|e| e.into_error())
                 .with_context(|| format!("writing {}", p.display()))?;
         }
-        file.verify()
-            .map_err(|e| anyhow::anyhow!("{}: {e}", input.display()))?;
+        file.verify().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
         commit_all(pending)?;
         Ok(report)
     })();
     let result = result.map_err(|e| match file.verify() {
         // Decoding a dump cut short fails somewhere: say why.
-        Err(cut) => anyhow::anyhow!("{}: {cut}", input.display()),
+        Err(cut) => anyhow::anyhow!("{name}: {cut}"),
         Ok(()) => e,
     });
     let report = result?;

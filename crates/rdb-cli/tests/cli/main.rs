@@ -7,6 +7,7 @@
 mod common;
 
 mod check;
+mod cli_conventions;
 mod decoder_gaps;
 mod export_safety;
 mod golden;

@@ -459,7 +459,7 @@ fn a_directory_input_says_so() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("is a directory"), "{err}");
-    assert!(err.contains("glob"), "{err}");
+    assert!(err.contains("/*.rdb)"), "{err}");
 }
 
 #[test]
