@@ -105,16 +105,13 @@ impl<W: Write + Send> RespSink<W> {
     ) -> Result<bool> {
         // Checked as the server's sanitize-dump-payload would, so a corrupt dump is an error
         // here rather than a payload the target refuses (or loads corrupt).
-        match validate_record(r, scratch)? {
-            Verdict::Empty(t) => {
-                let e = EncodeError::Unsupported {
-                    what: t.as_str(),
-                    target: file.target,
-                    why: "an empty collection cannot be restored",
-                };
-                return self.skip(key, e);
-            }
-            _ => {}
+        if let Verdict::Empty(t) = validate_record(r, scratch)? {
+            let e = EncodeError::Unsupported {
+                what: t.as_str(),
+                target: file.target,
+                why: "an empty collection cannot be restored",
+            };
+            return self.skip(key, e);
         }
         let target = file.target;
         let replace = self.options.replace;
