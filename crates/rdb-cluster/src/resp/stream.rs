@@ -65,7 +65,11 @@ pub(super) fn commands(
             name.clone(),
             id(group.last_delivered_id),
         ];
-        if let (true, Some(n)) = (metadata, group.entries_read) {
+        // Unknown (-1 in the dump) is what XGROUP CREATE assumes without the option.
+        if let (true, Some(n)) = (
+            metadata,
+            group.entries_read.filter(|n| *n <= i64::MAX as u64),
+        ) {
             args.push(b"ENTRIESREAD".to_vec());
             args.push(n.to_string().into_bytes());
         }
