@@ -65,8 +65,10 @@
 #![forbid(unsafe_code)]
 
 pub mod checkpoint;
+pub mod commands;
 mod error;
 pub mod partial;
+pub mod resp;
 pub mod seed;
 pub mod slot;
 pub mod split;

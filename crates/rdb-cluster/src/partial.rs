@@ -8,6 +8,7 @@
 use std::sync::OnceLock;
 
 use crate::checkpoint::Pos;
+use crate::commands::{to_cmd, Args};
 use crate::slot::{hash_tag, key_slot, SLOTS};
 
 /// Marks temporary keys; a key with this in its name was left by an interrupted seed.
@@ -77,14 +78,24 @@ return 1";
 
 /// The command that puts a value built under `tmp` in place as `key`.
 pub fn publish_cmd(tmp: &[u8], key: &[u8], replace: bool, ttl: i64) -> redis::Cmd {
-    let mut c = redis::cmd("EVAL");
-    c.arg(PUBLISH_SCRIPT)
-        .arg(2)
-        .arg(tmp)
-        .arg(key)
-        .arg(if replace { "1" } else { "0" })
-        .arg(ttl.max(0));
-    c
+    to_cmd(publish_args(tmp, key, replace, ttl))
+}
+
+/// [`publish_cmd`]'s arguments: `EVAL script 2 tmp key replace ttl`.
+pub fn publish_args(tmp: &[u8], key: &[u8], replace: bool, ttl: i64) -> Args {
+    vec![
+        b"EVAL".to_vec(),
+        PUBLISH_SCRIPT.as_bytes().to_vec(),
+        b"2".to_vec(),
+        tmp.to_vec(),
+        key.to_vec(),
+        if replace {
+            b"1".to_vec()
+        } else {
+            b"0".to_vec()
+        },
+        ttl.max(0).to_string().into_bytes(),
+    ]
 }
 
 #[cfg(test)]

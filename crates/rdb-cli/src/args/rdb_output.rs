@@ -39,7 +39,7 @@ pub struct RdbOutputArgs {
     pub s3_output: S3OutputArgs,
 }
 
-fn parse_version(s: &str) -> Result<Version, String> {
+pub fn parse_version(s: &str) -> Result<Version, String> {
     let (flavor, digits) = if let Some(d) = s.strip_prefix("VALKEY") {
         (Some(Flavor::Valkey), d)
     } else if let Some(d) = s.strip_prefix("REDIS") {

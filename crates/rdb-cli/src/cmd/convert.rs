@@ -27,6 +27,7 @@ use crate::output::write_atomically;
 use crate::signals::{install_ctrlc, CANCEL};
 use crate::UsageError;
 
+mod resp;
 mod s3_output;
 
 pub const EXAMPLES: &str = "Examples:
@@ -34,6 +35,7 @@ pub const EXAMPLES: &str = "Examples:
   rdb-convert dump.rdb --with-meta -o out.json  aux fields and functions too, into a file
   rdb-convert dump.rdb --db 0 --key 'user:*' --type hash
   rdb-convert shard-*.rdb | jq -c 'select(.type==\"hash\")'
+  rdb-convert dump.rdb --format resp --rdb-version 10 | redis-cli --pipe   replay into Redis 7.0
 
 S3: any FILE may be s3://bucket/key.rdb, s3://bucket/prefix/ (every object under it) or
 s3://bucket/prefix/name-*.rdb (every match, in shard-number order); --output may be s3://.
@@ -108,6 +110,9 @@ pub struct ConvertArgs {
 
     #[command(flatten)]
     pub s3_output: S3OutputArgs,
+
+    #[command(flatten)]
+    pub resp: resp::RespArgs,
 }
 
 /// Output formats.
@@ -118,6 +123,8 @@ pub enum Format {
     /// Parquet tables under the --output directory (keys, strings, lists, sets, zsets, hashes,
     /// streams, stream_*, modules, meta), hive-partitioned by db.
     Parquet,
+    /// Redis protocol commands recreating the keys, for `redis-cli --pipe` (see --resp-mode).
+    Resp,
 }
 
 /// Parquet column compression.
@@ -146,6 +153,16 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         },
         (Format::Json, Some(url)) => s3_output::json_to_s3(args, &url, |path| {
             write_atomically(path, |out| convert_json(args, out))
+        }),
+        (Format::Resp, None) => match &args.output {
+            None => resp::convert_resp(args, crate::output::stdout()),
+            Some(path) => {
+                crate::output::refuse_input_as_output(path, &args.files)?;
+                write_atomically(path, |out| resp::convert_resp(args, out))
+            }
+        },
+        (Format::Resp, Some(url)) => s3_output::json_to_s3(args, &url, |path| {
+            write_atomically(path, |out| resp::convert_resp(args, out))
         }),
         (Format::Parquet, None) => {
             let Some(dir) = &args.output else {

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use super::reader::{ReadState, Reader};
 use super::worker::Worker;
 use crate::checkpoint::Pos;
+use crate::commands::{restore_args, to_cmd};
 use crate::error::SeedError;
 use crate::partial;
 
@@ -69,17 +70,7 @@ impl Op {
                 payload,
                 replace,
                 ..
-            } => {
-                let mut c = redis::cmd("RESTORE");
-                c.arg(key.as_slice()).arg(*ttl).arg(payload.as_slice());
-                if *replace {
-                    c.arg("REPLACE");
-                }
-                if *ttl > 0 {
-                    c.arg("ABSTTL");
-                }
-                c
-            }
+            } => to_cmd(restore_args(key, *ttl, payload, *replace)),
             Op::Part { cmd, .. } => cmd.clone(),
             Op::Publish {
                 tmp,

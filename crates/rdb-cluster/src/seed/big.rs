@@ -2,11 +2,12 @@
 //! under a temporary key, then `RPUSH`/`SADD`/`ZADD`/`HSET`/`APPEND` batches, then renamed
 //! into place ([`partial`]).
 
-use rdb_format::write::{self, dump_payload};
-use rdb_format::{Record, Scratch, Str, Value};
+use rdb_format::write::dump_payload;
+use rdb_format::{Record, Scratch};
 
 use super::batch::{Batch, Op};
 use super::reader::{ReadState, Reader, RecordCtx};
+use crate::commands::{to_cmd, value_in_parts, Head, PartsError, Piece};
 use crate::error::SeedError;
 use crate::partial;
 
@@ -39,97 +40,26 @@ impl Reader {
         self.shared.tracker().open(cx.at); // guard until every part is handed over
         let value = r.value(scratch).map_err(decode_err)?;
         let target = cx.target_version;
-        let mut first = Vec::new();
+        let mut first = None;
         let mut parts: Vec<redis::Cmd> = Vec::new();
         let tmp = partial::temp_key(&key, cx.at);
-        let cmd_for = |name: &str| {
-            let mut c = redis::cmd(name);
-            c.arg(tmp.as_slice());
-            c
-        };
-        let type_byte = match value {
-            Value::String(s) => {
-                let bytes = s.to_vec();
-                let (head, tail) = bytes.split_at(part.min(bytes.len()));
-                for chunk in tail.chunks(part) {
-                    let mut c = cmd_for("APPEND");
-                    c.arg(chunk);
-                    parts.push(c);
-                }
-                write::string(Str::Bytes(head), &mut first)
-            }
-            Value::List(mut items) => {
-                let head = take_part(&mut items, part, |s| s.len()).map_err(decode_err)?;
-                let t = write::list(head.into_iter().map(Ok), target, &mut first)?;
-                chunked(
-                    &mut items,
-                    part,
-                    |s: &Str<'_>| s.len(),
-                    |chunk| {
-                        let mut c = cmd_for("RPUSH");
-                        for s in chunk {
-                            c.arg(s.to_vec());
-                        }
-                        parts.push(c);
-                    },
-                )
-                .map_err(decode_err)?;
-                t
-            }
-            Value::Set(mut members) => {
-                let head = take_part(&mut members, part, |s| s.len()).map_err(decode_err)?;
-                let t = write::set(head.into_iter().map(Ok), target, &mut first)?;
-                chunked(
-                    &mut members,
-                    part,
-                    |s: &Str<'_>| s.len(),
-                    |chunk| {
-                        let mut c = cmd_for("SADD");
-                        for s in chunk {
-                            c.arg(s.to_vec());
-                        }
-                        parts.push(c);
-                    },
-                )
-                .map_err(decode_err)?;
-                t
-            }
-            Value::ZSet(mut members) => {
-                let size = |(m, _): &(Str<'_>, f64)| m.len() + 8;
-                let head = take_part(&mut members, part, size).map_err(decode_err)?;
-                let t = write::zset(head.into_iter().map(Ok), target, &mut first)?;
-                chunked(&mut members, part, size, |chunk| {
-                    let mut c = cmd_for("ZADD");
-                    for (m, s) in chunk {
-                        c.arg(score_arg(*s)).arg(m.to_vec());
-                    }
-                    parts.push(c);
-                })
-                .map_err(decode_err)?;
-                t
-            }
-            Value::Hash(mut fields) => {
-                let size = |e: &rdb_format::HashEntry<'_>| e.field.len() + e.value.len();
-                let head = take_part(&mut fields, part, size).map_err(decode_err)?;
-                let t = write::hash(head.into_iter().map(Ok), target, &mut first)?;
-                chunked(&mut fields, part, size, |chunk| {
-                    let mut c = cmd_for("HSET");
-                    for e in chunk {
-                        c.arg(e.field.to_vec()).arg(e.value.to_vec());
-                    }
-                    parts.push(c);
-                    for e in chunk {
-                        if let Some(ms) = e.expire_ms {
-                            let mut c = cmd_for("HPEXPIREAT");
-                            c.arg(ms).arg("FIELDS").arg(1).arg(e.field.to_vec());
-                            parts.push(c);
-                        }
-                    }
-                })
-                .map_err(decode_err)?;
-                t
-            }
-            _ => return Err(SeedError::Other("not a splittable type".into())),
+        value_in_parts(
+            value,
+            &tmp,
+            Head::Restore(target),
+            part,
+            &mut |piece| match piece {
+                Piece::First { type_byte, bytes } => first = Some((type_byte, bytes)),
+                Piece::Command(args) => parts.push(to_cmd(args)),
+            },
+        )
+        .map_err(|e| match e {
+            PartsError::Decode(source) => decode_err(source),
+            PartsError::Encode(e) => SeedError::from(e),
+            _ => SeedError::Other("not a splittable type".into()),
+        })?;
+        let Some((type_byte, first)) = first else {
+            return Err(SeedError::Other("not a splittable type".into()));
         };
         let payload = dump_payload(type_byte, &first, target);
         let mut b = Batch::new(db);
@@ -190,60 +120,5 @@ impl Reader {
         self.send(st, group, worker, b, cx.at)?;
         self.shared.tracker().close(cx.at);
         Ok(())
-    }
-}
-
-/// The first items of a collection, up to about `limit` bytes (at least one).
-pub(super) fn take_part<T>(
-    items: &mut impl Iterator<Item = rdb_format::Result<T>>,
-    limit: usize,
-    size: impl Fn(&T) -> usize,
-) -> rdb_format::Result<Vec<T>> {
-    let mut out = Vec::new();
-    let mut bytes = 0;
-    for item in items.by_ref() {
-        let item = item?;
-        bytes += size(&item) + 8;
-        out.push(item);
-        if bytes >= limit {
-            break;
-        }
-    }
-    Ok(out)
-}
-
-/// The rest of a collection in chunks of about `limit` bytes (and at most 1000 items).
-pub(super) fn chunked<T>(
-    items: &mut impl Iterator<Item = rdb_format::Result<T>>,
-    limit: usize,
-    size: impl Fn(&T) -> usize,
-    mut each: impl FnMut(&[T]),
-) -> rdb_format::Result<()> {
-    loop {
-        let mut chunk = Vec::new();
-        let mut bytes = 0;
-        for item in items.by_ref() {
-            let item = item?;
-            bytes += size(&item) + 8;
-            chunk.push(item);
-            if bytes >= limit || chunk.len() >= 1000 {
-                break;
-            }
-        }
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        each(&chunk);
-    }
-}
-
-/// A score as `ZADD` reads it back exactly.
-pub(super) fn score_arg(s: f64) -> String {
-    if s == f64::INFINITY {
-        "+inf".into()
-    } else if s == f64::NEG_INFINITY {
-        "-inf".into()
-    } else {
-        format!("{s:e}")
     }
 }
