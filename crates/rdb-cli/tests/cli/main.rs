@@ -13,6 +13,7 @@ mod golden;
 mod parquet;
 mod pipeline;
 mod real_servers;
+mod report_html;
 mod reports;
 mod robustness;
 mod s3;
