@@ -89,19 +89,39 @@ fn html_unescape(s: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Memory per type summed from the `memory` CSV (keys in the test dump hold no comma).
+/// The rows of a CSV text (quoted fields may hold commas, quotes and line breaks).
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    rows
+}
+
+/// Memory per type summed from the `memory` CSV.
 fn memory_csv_per_type(csv: &str) -> BTreeMap<String, u64> {
     let mut per_type = BTreeMap::new();
-    for line in csv.lines().skip(1) {
-        let cols: Vec<&str> = line.split(',').collect();
-        // database,type,key,size_in_bytes,... (a quoted key may hold commas: count from
-        // the end instead when the row is longer).
-        let (ty, size) = if cols.len() == 8 {
-            (cols[1], cols[3])
-        } else {
-            (cols[1], cols[cols.len() - 5])
-        };
-        *per_type.entry(ty.to_string()).or_insert(0) += size.parse::<u64>().unwrap();
+    // database,type,key,size_in_bytes,...
+    for row in csv_rows(csv).iter().skip(1) {
+        *per_type.entry(row[1].clone()).or_insert(0) += row[3].parse::<u64>().unwrap();
     }
     per_type
 }
@@ -146,7 +166,8 @@ fn report_renders_in_chromium_with_the_cli_numbers() {
         attr(&dom, "id=\"total-memory\"", "data-value"),
         top["total"]["memory"].to_string()
     );
-    let csv = String::from_utf8(run_cli(&["memory", p])).unwrap();
+    // Binary keys are not UTF-8; only the type and size columns are read.
+    let csv = String::from_utf8_lossy(&run_cli(&["memory", p])).into_owned();
     let from_csv = memory_csv_per_type(&csv);
     for t in top["types"].as_array().unwrap() {
         let ty = t["type"].as_str().unwrap();
