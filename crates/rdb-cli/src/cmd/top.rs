@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use rdb_format::DumpFile;
 use rdb_pipeline::pipeline::{self, Progress};
-use rdb_report::top::{PrefixOptions, TopBy, TopOptions, TopSink};
+use rdb_report::top::{FoldedSink, PrefixOptions, TopBy, TopOptions, TopSink};
 use rdb_report::{now_ms, DumpHeader};
 
 use super::warn_about;
@@ -20,7 +20,9 @@ pub const EXAMPLES: &str = "Examples:
   rdb-convert top dump.rdb                          100 biggest keys by estimated memory
   rdb-convert top dump.rdb --by elements -n 20
   rdb-convert top dump.rdb --prefixes --depth 2     memory per user:123: style prefix
-  rdb-convert top dump.rdb --json | jq '.ttl'";
+  rdb-convert top dump.rdb --json | jq '.ttl'
+  rdb-convert top dump.rdb --folded > keys.folded   then flamegraph.pl keys.folded > keys.svg
+                                                    (or open keys.folded in speedscope.app)";
 
 /// List the biggest keys (by estimated memory, element count or serialized size), totals per
 /// type and per key prefix, and how many keys and bytes expire within an hour, a day, a week.
@@ -54,6 +56,11 @@ pub struct TopArgs {
     /// Write JSON instead of tables.
     #[arg(long)]
     pub json: bool,
+
+    /// Write one "frame;frame;key weight" line per key (split at --separator, weight by
+    /// --by) for flamegraph.pl or speedscope, instead of tables.
+    #[arg(long, conflicts_with_all = ["json", "prefixes"])]
+    pub folded: bool,
 
     /// Measure TTLs from this unix time in ms (default: the first dump's ctime aux field,
     /// else now).
@@ -92,6 +99,9 @@ impl From<ByArg> for TopBy {
 }
 
 pub fn run(args: &TopArgs) -> Result<()> {
+    if args.folded {
+        return run_folded(args);
+    }
     let options = pipeline_options(&args.input, &args.filter)?;
     // The first dump is read before the run (its ctime), so S3 inputs are downloaded first.
     let (paths, names, _downloads) =
@@ -154,5 +164,25 @@ pub fn run(args: &TopArgs) -> Result<()> {
     }
     .context("writing output")?;
     out.flush().context("writing output")?;
+    Ok(())
+}
+
+/// `--folded`: one line per key, in file order, straight to stdout.
+fn run_folded(args: &TopArgs) -> Result<()> {
+    let options = pipeline_options(&args.input, &args.filter)?;
+    let sink = FoldedSink::new(
+        crate::output::stdout(),
+        args.separator.as_bytes(),
+        args.by.into(),
+        args.model.options(),
+        options.decoder,
+    );
+    // S3 inputs: the next dump downloads while the current one is read.
+    let mut inputs = ResolvedInputs::new(&args.files, &args.input.s3)?.into_pipeline()?;
+    let summaries = pipeline::run_inputs(&mut inputs, &options, &sink, &Progress::default())?;
+    for s in &summaries {
+        warn_about(s);
+    }
+    sink.finish().context("writing output")?;
     Ok(())
 }

@@ -14,6 +14,7 @@ mod golden;
 mod parquet;
 mod pipeline;
 mod real_servers;
+mod report_html;
 mod resp;
 mod reports;
 mod robustness;

@@ -13,9 +13,11 @@ use rdb_format::Record;
 
 use crate::memory::KeyMemory;
 
+mod folded;
 mod sink;
 mod write;
 
+pub use folded::{push_frames, FoldedSink};
 pub use sink::TopSink;
 
 /// Distinct prefixes tracked; keys of further prefixes are totalled under `(other)`.
@@ -132,7 +134,7 @@ impl Totals {
         self.size += size;
     }
 
-    fn merge(&mut self, other: &Totals) {
+    pub(crate) fn merge(&mut self, other: &Totals) {
         self.keys += other.keys;
         self.memory += other.memory;
         self.elements += other.elements;
@@ -195,7 +197,7 @@ pub struct TopPart {
 }
 
 impl TopPart {
-    fn add(&mut self, options: &TopOptions, row: TopRow) {
+    pub(crate) fn add(&mut self, options: &TopOptions, row: TopRow) {
         let (memory, elements, size) = (row.memory.bytes, row.memory.elements, row.size);
         self.total.add(memory, elements, size);
         match self.types.iter_mut().find(|(t, _)| *t == row.data_type) {
@@ -230,7 +232,7 @@ impl TopPart {
     }
 
     /// Drops all but the `n` biggest rows (ties: the earlier wins, as in the report).
-    fn keep_best(&mut self, options: &TopOptions) {
+    pub(crate) fn keep_best(&mut self, options: &TopOptions) {
         let n = options.n;
         if self.rows.len() <= n {
             return;

@@ -17,6 +17,11 @@ use crate::memory::module_type_name;
 use crate::{human_bytes, iso_time, json_bytes, json_str, now_ms, printable, ReportError};
 use rdb_pipeline::filter::Filter;
 
+mod totals;
+
+pub use totals::InfoTotals;
+use totals::{write_json_totals, write_text_totals};
+
 /// What became of a file's checksum.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChecksumStatus {
@@ -132,17 +137,24 @@ impl FileInfo {
     pub fn totals(&self) -> DbInfo {
         let mut t = DbInfo::default();
         for db in self.dbs.values() {
-            t.keys += db.keys;
-            t.expires += db.expires;
-            t.expired += db.expired;
-            t.bytes += db.bytes;
-            for (k, c) in &db.encodings {
-                let e = t.encodings.entry(*k).or_default();
-                e.keys += c.keys;
-                e.bytes += c.bytes;
-            }
+            t.add(db);
         }
         t
+    }
+}
+
+impl DbInfo {
+    /// Adds another database's counts (not its RESIZEDB hint).
+    pub(crate) fn add(&mut self, db: &DbInfo) {
+        self.keys += db.keys;
+        self.expires += db.expires;
+        self.expired += db.expired;
+        self.bytes += db.bytes;
+        for (k, c) in &db.encodings {
+            let e = self.encodings.entry(*k).or_default();
+            e.keys += c.keys;
+            e.bytes += c.bytes;
+        }
     }
 }
 
@@ -524,41 +536,50 @@ pub fn write_text(out: &mut dyn Write, files: &[FileInfo]) -> io::Result<()> {
                 m.aux
             )?;
         }
-        for (n, db) in &f.dbs {
-            if db.keys == 0 && db.declared.is_none() {
-                continue;
-            }
-            write!(
-                out,
-                "  db {n}: {} keys, {} with expiry, {} expired, {} serialized",
-                db.keys,
-                db.expires,
-                db.expired,
-                human_bytes(db.bytes)
-            )?;
-            match db.declared {
-                Some((k, e)) => writeln!(out, " (RESIZEDB hint: {k} keys, {e} with expiry)")?,
-                None => writeln!(out)?,
-            }
-            if db.encodings.is_empty() {
-                continue;
-            }
+        write_dbs(out, &f.dbs)?;
+    }
+    if files.len() > 1 {
+        write_text_totals(out, &InfoTotals::of(files))?;
+    }
+    Ok(())
+}
+
+/// Writes one block per database: its counts, then keys per type and encoding.
+pub(crate) fn write_dbs(out: &mut dyn Write, dbs: &BTreeMap<u64, DbInfo>) -> io::Result<()> {
+    for (n, db) in dbs {
+        if db.keys == 0 && db.declared.is_none() {
+            continue;
+        }
+        write!(
+            out,
+            "  db {n}: {} keys, {} with expiry, {} expired, {} serialized",
+            db.keys,
+            db.expires,
+            db.expired,
+            human_bytes(db.bytes)
+        )?;
+        match db.declared {
+            Some((k, e)) => writeln!(out, " (RESIZEDB hint: {k} keys, {e} with expiry)")?,
+            None => writeln!(out)?,
+        }
+        if db.encodings.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "    {:<8} {:<24} {:>12} {:>12} {:>10}",
+            "type", "encoding", "keys", "serialized", "avg"
+        )?;
+        for ((ty, enc), c) in &db.encodings {
             writeln!(
                 out,
                 "    {:<8} {:<24} {:>12} {:>12} {:>10}",
-                "type", "encoding", "keys", "serialized", "avg"
+                ty,
+                enc,
+                c.keys,
+                human_bytes(c.bytes),
+                human_bytes(c.bytes / c.keys.max(1))
             )?;
-            for ((ty, enc), c) in &db.encodings {
-                writeln!(
-                    out,
-                    "    {:<8} {:<24} {:>12} {:>12} {:>10}",
-                    ty,
-                    enc,
-                    c.keys,
-                    human_bytes(c.bytes),
-                    human_bytes(c.bytes / c.keys.max(1))
-                )?;
-            }
         }
     }
     Ok(())
@@ -673,7 +694,12 @@ pub fn write_json(out: &mut dyn Write, files: &[FileInfo]) -> io::Result<()> {
         }
         b.extend_from_slice(b"]}");
     }
-    b.extend_from_slice(b"]}\n");
+    b.push(b']');
+    if files.len() > 1 {
+        b.extend_from_slice(b",\"total\":");
+        write_json_totals(&mut b, &InfoTotals::of(files));
+    }
+    b.extend_from_slice(b"}\n");
     out.write_all(&b)
 }
 
