@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Interleaved A/B of whole commands: two rdb-convert binaries, same dump, same moment.
 
-    python3 benches/tools/ab.py OLD_BIN NEW_BIN DUMP [--rounds 3] [--commands json,parquet,info,memory]
+    python3 benches/tools/ab.py OLD_BIN NEW_BIN DUMP... [--rounds 3] [--commands json,parquet,info,memory]
 
 Each round runs every command with OLD then NEW (then NEW then OLD on the next round), so
 drift on a noisy machine hits both alike; redis-server loading the same dump (start to
-PONG) is measured in the same rounds as the reference. Prints a Markdown table of medians:
+PONG; with several dumps, the sum of their loads) is measured in the same rounds as the
+reference. Prints a Markdown table of medians:
 wall seconds, the speed-up against redis-server's load, and peak RSS (GNU time's maximum
 resident set, file pages of the mapped dump included).
 """
@@ -15,10 +16,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 import bench  # noqa: E402  (redis_load_once, the servers' environment)
 
 COMMANDS = {
-    "json": lambda bin, dump, out: [bin, dump, "-o", os.path.join(out, "out.json"), "--no-progress"],
-    "parquet": lambda bin, dump, out: [bin, dump, "--format", "parquet", "-o", os.path.join(out, "pq"), "--no-progress"],
-    "info": lambda bin, dump, out: [bin, "info", dump],
-    "memory": lambda bin, dump, out: [bin, "memory", dump, "-o", os.path.join(out, "m.csv")],
+    "json": lambda bin, dumps, out: [bin, *dumps, "-o", os.path.join(out, "out.json"), "--no-progress"],
+    "parquet": lambda bin, dumps, out: [bin, *dumps, "--format", "parquet", "-o", os.path.join(out, "pq"), "--no-progress"],
+    "info": lambda bin, dumps, out: [bin, "info", *dumps],
+    "memory": lambda bin, dumps, out: [bin, "memory", *dumps, "-o", os.path.join(out, "m.csv")],
 }
 
 
@@ -34,7 +35,7 @@ def timed(argv, env):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("old"); ap.add_argument("new"); ap.add_argument("dump")
+    ap.add_argument("old"); ap.add_argument("new"); ap.add_argument("dumps", nargs="+")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--commands", default="json,parquet,info,memory")
     ap.add_argument("--threads", default=None, help="RAYON_NUM_THREADS for both")
@@ -47,9 +48,10 @@ def main():
     res = {(c, w): [] for c in cmds for w in ("old", "new")}
     loads = []
     os.makedirs(os.path.join(bench.CACHE, "tmp"), exist_ok=True)
-    bench.redis_load_once(server, env, a.dump, 600)  # warm the page cache
+    for dump in a.dumps:
+        bench.redis_load_once(server, env, dump, 600)  # warm the page cache
     for r in range(a.rounds):
-        loads.append(bench.redis_load_once(server, env, a.dump, 600)[0])
+        loads.append(sum(bench.redis_load_once(server, env, d, 600)[0] for d in a.dumps))
         for c in cmds:
             order = [("old", a.old), ("new", a.new)]
             if r % 2:
@@ -57,13 +59,14 @@ def main():
             for which, bin in order:
                 out = tempfile.mkdtemp(prefix="ab.", dir=os.path.join(bench.CACHE, "tmp"))
                 try:
-                    res[(c, which)].append(timed(COMMANDS[c](bin, a.dump, out), env))
+                    res[(c, which)].append(timed(COMMANDS[c](bin, a.dumps, out), env))
                 finally:
                     shutil.rmtree(out, ignore_errors=True)
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr)
     load = statistics.median(loads)
-    mb = os.path.getsize(a.dump) / 1e6
-    print(f"dump {os.path.basename(a.dump)} ({mb:.1f} MB); redis-server load median {load:.2f} s "
+    mb = sum(os.path.getsize(d) for d in a.dumps) / 1e6
+    names = " ".join(os.path.basename(d) for d in a.dumps)
+    print(f"{names} ({mb:.1f} MB); redis-server load median {load:.2f} s "
           f"({a.rounds} rounds, each command old/new alternately)\n")
     print("| command | old wall | new wall | new/old | old × redis load | new × redis load | old peak RSS | new peak RSS |")
     print("|---|--:|--:|--:|--:|--:|--:|--:|")

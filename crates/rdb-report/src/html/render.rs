@@ -103,10 +103,10 @@ pub fn render(out: &mut dyn Write, summary: &Summary, files: &[ReportFile]) -> i
     ttl_section(&mut h, summary);
     percentile_section(&mut h, summary);
     advice_section(&mut h, summary);
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<p class=\"note\">{} keys, {} estimated memory. Percentiles are exact below 64 and \
-         within 3% above.</p></body></html>\n",
+         within 3% above.</p></body></html>",
         total.keys,
         human_bytes(total.memory)
     );
