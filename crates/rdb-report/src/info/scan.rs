@@ -7,7 +7,7 @@ use super::{FileInfo, InfoReport};
 use crate::ReportError;
 
 /// Runs an [`InfoReport`] over a whole dump. A checksum mismatch is reported in the result
-/// (status [`ChecksumStatus::Mismatch`]), not as an error; other errors are.
+/// (status [`ChecksumStatus::Mismatch`](super::ChecksumStatus::Mismatch)), not as an error; other errors are.
 pub fn scan(
     decoder: Decoder<'_>,
     name: &str,
