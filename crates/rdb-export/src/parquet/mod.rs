@@ -1,12 +1,17 @@
 //! The Parquet sink: one table per kind of data, hive-partitioned by database.
 //!
 //! ```text
-//! <table>/db=<N>/part-<input>-<file-stem>-<chunk>[-<n>].parquet     (meta: meta/part-...)
+//! <table>/db=<N>/part-<input>-<file-stem>-<n>.parquet     (meta: meta/part-...)
 //! ```
 //! `<input>` is the dump's position in the run (4 digits), so dumps with the same file name
-//! (`host1/dump.rdb`, `host2/dump.rdb`) never share a part name; `<n>` numbers further parts
-//! of one table and database in a chunk (a dump that selects a database twice). Names depend
-//! only on the inputs and the chunk size, never on the thread count.
+//! (`host1/dump.rdb`, `host2/dump.rdb`) never share a part name; `<n>` (5 digits, from 0)
+//! numbers the parts of one table and database of a dump: a part rolls over to the next once
+//! it holds [`ParquetOptions::part_bytes`]. Each chunk of the dump adds one row group (more if
+//! it is bigger than [`ParquetOptions::row_group_bytes`]). Files depend only on the inputs,
+//! the chunk size and these options, never on the thread count.
+//!
+//! Workers encode and compress each chunk's row groups in memory (module `encode`); the thread
+//! that commits appends them, in order, to the open part files (module `part`, [`DumpParts`]).
 //!
 //! Byte strings are two columns: `name` (UTF-8 text, null when the bytes are not UTF-8) and
 //! `name_raw` (the bytes, only when they are not UTF-8), so nothing is lost and common
@@ -16,23 +21,26 @@
 //! ([`PartFile::staged_name`]); the export moves the committed files ([`ParquetSink::files`])
 //! into place once every input is done ([`crate::export::Export::publish`]).
 
-use std::collections::{BTreeMap, HashMap};
-use std::fs::{self, File};
+use std::collections::BTreeMap;
+use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use arrow_schema::SchemaRef;
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
 use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
-use rdb_format::{Item, Scratch, Str};
+use rdb_format::{Eof, Item, Scratch, Str};
 
+mod encode;
+mod part;
 mod record;
 mod schema;
 
+pub use encode::RowGroup;
+use encode::{ChunkTables, Encodings};
+pub use part::DumpParts;
 use record::{record, RowError};
+use schema::Table;
 pub use schema::TABLES;
-use schema::{Builder, Row, Table};
 
 use rdb_pipeline::pipeline::{Chunk, FileInfo, Sink, SinkError};
 
@@ -55,6 +63,15 @@ pub enum ParquetSinkError {
     Parquet {
         /// The part file.
         path: PathBuf,
+        /// Why.
+        error: parquet::errors::ParquetError,
+    },
+    /// A table's rows could not be encoded (before any file is written). Parquet's errors
+    /// repeat their cause in their message, so the error is a field shown in this message.
+    #[error("encoding table {table}: {error}")]
+    Encode {
+        /// The table.
+        table: &'static str,
         /// Why.
         error: parquet::errors::ParquetError,
     },
@@ -86,8 +103,11 @@ pub enum Compression {
 pub struct ParquetOptions {
     /// Column compression.
     pub compression: Compression,
-    /// Cut a row group when its encoded size reaches this.
+    /// Cut a row group when its encoded size reaches this (a chunk's rows of one table and
+    /// database make one row group, more only past this size).
     pub row_group_bytes: usize,
+    /// Close a part file and start the table's next one when it holds this many bytes.
+    pub part_bytes: u64,
     /// And at most this many rows per row group.
     pub row_group_rows: usize,
     /// Hand rows to the file writer when the column builders hold this much.
@@ -100,20 +120,12 @@ impl Default for ParquetOptions {
             compression: Compression::Zstd,
             row_group_bytes: 128 << 20,
             row_group_rows: 1 << 20,
+            part_bytes: 256 << 20,
             // Per open table, up to a dozen per worker: 8 MiB each made most of a 250 MB
             // export's anon memory.
             batch_bytes: 2 << 20,
         }
     }
-}
-
-/// One part file being written by a worker.
-struct PartWriter {
-    builder: Builder,
-    schema: SchemaRef,
-    writer: ArrowWriter<File>,
-    staged: PathBuf,
-    file: PartFile,
 }
 
 /// A part file the sink wrote.
@@ -155,14 +167,13 @@ pub struct ParquetSink {
     options: ParquetOptions,
     /// Settings shared by every table; each table adds its own per column.
     props: WriterPropertiesBuilder,
-    /// Files of committed chunks, in commit order.
+    /// Every table's encoding, made by the first dump's `begin_file`.
+    encodings: Mutex<Option<Arc<Encodings>>>,
+    /// Part files closed (complete), in the order they were closed.
     committed: Mutex<Vec<PartFile>>,
     /// Every file this run created, removed on abort.
     created: Mutex<Vec<PathBuf>>,
 }
-
-/// Bytes of a dump's file stem kept in part names (a file name has at most 255).
-const STEM_BYTES: usize = 100;
 
 impl ParquetSink {
     /// A sink writing into the staging directory `dir` (created if missing).
@@ -180,12 +191,13 @@ impl ParquetSink {
             dir: dir.into(),
             options,
             props,
+            encodings: Mutex::new(None),
             committed: Mutex::new(Vec::new()),
             created: Mutex::new(Vec::new()),
         }
     }
 
-    /// The files of the chunks committed so far, in order.
+    /// The part files complete so far (every part of a dump once its `end_file` ran).
     pub fn files(&self) -> Vec<PartFile> {
         self.committed
             .lock()
@@ -222,198 +234,41 @@ impl ParquetSink {
             error,
         }
     }
-
-    fn open_part(&self, chunk: &Chunk, table: Table, db: u64, n: u32) -> Result<PartWriter> {
-        let mut stem = chunk.file.stem.as_str();
-        if stem.len() > STEM_BYTES {
-            let mut end = STEM_BYTES;
-            while !stem.is_char_boundary(end) {
-                end -= 1;
-            }
-            stem = &stem[..end];
-        }
-        let mut name = format!("part-{:04}-{stem}-{:05}", chunk.file.index, chunk.index);
-        if n > 0 {
-            name.push_str(&format!("-{n}"));
-        }
-        let path = match table {
-            Table::Meta => format!("meta/{name}.parquet"),
-            _ => format!("{}/db={db}/{name}.parquet", table.name()),
-        };
-        let file = PartFile {
-            path,
-            table: table.name(),
-            rows: 0,
-            bytes: 0,
-        };
-        let staged = self.dir.join(file.staged_name());
-        let out = match File::create(&staged) {
-            // The directory is made by begin_file; a wrapping sink may not forward it.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                fs::create_dir_all(&self.dir).map_err(|e| Self::io_err(&self.dir, e))?;
-                File::create(&staged)
-            }
-            r => r,
-        }
-        .map_err(|e| Self::io_err(&staged, e))?;
-        self.created
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(staged.clone());
-        let schema = table.schema();
-        let props = table.writer_properties(self.props.clone());
-        let writer = ArrowWriter::try_new(out, schema.clone(), Some(props))
-            .map_err(|e| Self::parquet_err(&staged, e))?;
-        Ok(PartWriter {
-            builder: Builder::new(table),
-            schema,
-            writer,
-            staged,
-            file,
-        })
-    }
-}
-
-/// The part writers of one chunk.
-struct ChunkTables<'s> {
-    sink: &'s ParquetSink,
-    chunk: &'s Chunk,
-    /// The database whose writers are open. A dump's databases come one after another, so
-    /// the writers are closed when the next database begins: at most one per table is open
-    /// (each holds a file and buffers) whatever the number of databases.
-    db: u64,
-    /// Open writers of `db`: a handful, looked up on every row, so a linear scan (hashing
-    /// the key each time cost 8 % of a Parquet export).
-    open: Vec<(Table, PartWriter)>,
-    meta: Option<PartWriter>,
-    /// Parts started per table and database in this chunk (a database selected again gets
-    /// a further part, never a reused name).
-    started: HashMap<(Table, u64), u32>,
-    written: Vec<PartFile>,
-}
-
-impl<'s> ChunkTables<'s> {
-    fn new(sink: &'s ParquetSink, chunk: &'s Chunk) -> Self {
-        ChunkTables {
-            sink,
-            chunk,
-            db: chunk.db,
-            open: Vec::new(),
-            meta: None,
-            started: HashMap::new(),
-            written: Vec::new(),
-        }
-    }
-
-    fn start(&mut self, table: Table, db: u64) -> Result<PartWriter> {
-        let n = self.started.entry((table, db)).or_insert(0);
-        let part = self.sink.open_part(self.chunk, table, db, *n)?;
-        *n += 1;
-        Ok(part)
-    }
-
-    fn table(&mut self, table: Table, db: u64) -> Result<&mut PartWriter> {
-        if table == Table::Meta {
-            if self.meta.is_none() {
-                self.meta = Some(self.start(table, 0)?);
-            }
-            return Ok(self.meta.as_mut().expect("opened above"));
-        }
-        if db != self.db {
-            self.close_open()?;
-            self.db = db;
-        }
-        let at = match self.open.iter().position(|(t, _)| *t == table) {
-            Some(at) => at,
-            None => {
-                let p = self.start(table, db)?;
-                self.open.push((table, p));
-                self.open.len() - 1
-            }
-        };
-        Ok(&mut self.open[at].1)
-    }
-
-    /// Appends a row; hands full batches to the file writer so memory stays bounded.
-    fn row(&mut self, table: Table, db: u64, fill: impl FnOnce(&mut Row<'_>)) -> Result<()> {
-        let batch_bytes = self.sink.options.batch_bytes;
-        let part = self.table(table, db)?;
-        let mut row = part.builder.row();
-        fill(&mut row);
-        // Rows are filled column by column: a row that misses or adds one would shift the
-        // table's columns, so tests check every row against the table's declaration.
-        debug_assert!(
-            row.is_complete(),
-            "{table:?}: a row does not fill its columns"
-        );
-        part.file.rows += 1;
-        if part.builder.bytes >= batch_bytes {
-            flush_batch(part)?;
-        }
-        Ok(())
-    }
-
-    fn close_open(&mut self) -> Result<()> {
-        for (_, p) in std::mem::take(&mut self.open) {
-            self.written.push(close(p)?);
-        }
-        Ok(())
-    }
-
-    fn finish(mut self) -> Result<Vec<PartFile>> {
-        self.close_open()?;
-        if let Some(m) = self.meta.take() {
-            self.written.push(close(m)?);
-        }
-        self.written.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(self.written)
-    }
-}
-
-fn close(mut p: PartWriter) -> Result<PartFile> {
-    flush_batch(&mut p)?;
-    let file = p
-        .writer
-        .into_inner()
-        .map_err(|e| ParquetSink::parquet_err(&p.staged, e))?;
-    p.file.bytes = file
-        .metadata()
-        .map_err(|e| ParquetSink::io_err(&p.staged, e))?
-        .len();
-    Ok(p.file)
-}
-
-fn flush_batch(p: &mut PartWriter) -> Result<()> {
-    if p.builder.rows == 0 {
-        return Ok(());
-    }
-    let batch = p.builder.finish(&p.schema)?;
-    p.writer
-        .write(&batch)
-        .map_err(|e| ParquetSink::parquet_err(&p.staged, e))
 }
 
 impl Sink for ParquetSink {
-    type File = ();
-    type Part = Vec<PartFile>;
+    type File = DumpParts;
+    type Part = Vec<RowGroup>;
     type Error = ParquetSinkError;
 
     fn begin_file(
         &self,
-        _file: &FileInfo,
+        file: &FileInfo,
         _data: &[u8],
-    ) -> Result<(), SinkError<ParquetSinkError>> {
-        fs::create_dir_all(&self.dir).map_err(|e| SinkError::Sink(Self::io_err(&self.dir, e)))
+    ) -> Result<DumpParts, SinkError<ParquetSinkError>> {
+        fs::create_dir_all(&self.dir).map_err(|e| SinkError::Sink(Self::io_err(&self.dir, e)))?;
+        let encodings = {
+            let mut e = self.encodings.lock().unwrap_or_else(|p| p.into_inner());
+            match &*e {
+                Some(e) => e.clone(),
+                None => {
+                    let made = Arc::new(Encodings::new(&self.props).map_err(SinkError::Sink)?);
+                    *e = Some(made.clone());
+                    made
+                }
+            }
+        };
+        Ok(DumpParts::new(encodings, file))
     }
 
     fn process<'a>(
         &self,
-        _file: &(),
+        dump: &DumpParts,
         chunk: &Chunk,
         items: &mut dyn Iterator<Item = rdb_format::Result<Item<'a>>>,
         scratch: &mut Scratch,
-    ) -> Result<Vec<PartFile>, SinkError<ParquetSinkError>> {
-        let mut t = ChunkTables::new(self, chunk);
+    ) -> Result<Vec<RowGroup>, SinkError<ParquetSinkError>> {
+        let mut t = ChunkTables::new(&dump.encodings, &self.options, chunk.db);
         let file = chunk.file.path.display().to_string();
         for item in items {
             match item? {
@@ -463,11 +318,21 @@ impl Sink for ParquetSink {
         t.finish().map_err(SinkError::Sink)
     }
 
-    fn commit(&self, _file: &(), _chunk: &Chunk, parts: Vec<PartFile>) -> Result<()> {
+    fn commit(&self, dump: &DumpParts, _chunk: &Chunk, groups: Vec<RowGroup>) -> Result<()> {
+        let full = dump.append(self, groups)?;
         self.committed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .extend(parts);
+            .extend(full);
+        Ok(())
+    }
+
+    fn end_file(&self, dump: DumpParts, _eof: &Eof) -> Result<()> {
+        let files = dump.finish()?;
+        self.committed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(files);
         Ok(())
     }
 

@@ -27,6 +27,9 @@ macro_rules! tables {
         pub const TABLES: [&str; [$($name),*].len()] = [$($name),*];
 
         impl Table {
+            /// Every table, in declaration order.
+            pub(super) const ALL: [Table; [$($name),*].len()] = [$(Table::$variant),*];
+
             pub(super) fn name(self) -> &'static str {
                 match self {
                     $(Table::$variant => $name,)*
