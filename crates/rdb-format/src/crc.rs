@@ -31,6 +31,19 @@ pub fn crc64_combine(crc_a: u64, crc_b: u64, len_b: u64) -> u64 {
     checksum_combine_with_params(params(), crc_a, crc_b, len_b)
 }
 
+/// The CRC-64 a dump stores in its last 8 bytes (little-endian; 0 when the server did not
+/// compute one), given those bytes. The CRC covers everything before them.
+///
+/// ```
+/// let mut dump = b"REDIS0011\xff".to_vec();
+/// let crc = rdb_format::crc64(&dump);
+/// dump.extend_from_slice(&crc.to_le_bytes());
+/// assert_eq!(rdb_format::stored_checksum(dump.last_chunk().unwrap()), crc);
+/// ```
+pub fn stored_checksum(last_8_bytes: &[u8; 8]) -> u64 {
+    u64::from_le_bytes(*last_8_bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

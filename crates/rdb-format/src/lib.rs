@@ -60,7 +60,7 @@ pub mod write;
 
 pub use crate::read::lzf;
 
-pub use crate::crc::{crc64, crc64_combine};
+pub use crate::crc::{crc64, crc64_combine, stored_checksum};
 pub use crate::decoder::Resume;
 pub use crate::decoder::{Checksum, Decoder, DecoderOptions, Eof, Item, Record};
 pub use crate::error::{Error, ErrorKind, Result};

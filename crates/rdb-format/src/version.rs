@@ -36,6 +36,19 @@ impl Version {
         self.number >= 5
     }
 
+    /// The version a file's first 9 bytes declare (future versions included), or `None` when
+    /// they are not an RDB magic. For tools that look at a dump's bytes without decoding it
+    /// (checking a download, say).
+    ///
+    /// ```
+    /// use rdb_format::Version;
+    /// assert_eq!(Version::from_magic(b"REDIS0011").map(|v| v.number), Some(11));
+    /// assert!(Version::from_magic(b"\x1f\x8b\x08").is_none());
+    /// ```
+    pub fn from_magic(first_bytes: &[u8]) -> Option<Version> {
+        magic(first_bytes, true).ok().map(|(_, v)| v)
+    }
+
     /// The magic as written in the file, e.g. `REDIS0011` or `VALKEY080`.
     pub fn magic(&self) -> String {
         match self.flavor {

@@ -317,10 +317,13 @@ fn verify_from(
         }
         at += n as u64;
     }
-    let stored = u64::from_le_bytes(tail);
+    let stored = rdb_format::stored_checksum(&tail);
     // RDB 5 and later end with a CRC-64; 0 means the server did not compute it. A dump with
     // bytes after its end (an AOF preamble) does not match here: the decoder judges it.
-    let crc_ok = len >= 18 && stored != 0 && crc == stored && has_checksum(&header);
+    let crc_ok = len >= 18
+        && stored != 0
+        && crc == stored
+        && rdb_format::Version::from_magic(&header).is_some_and(|v| v.has_checksum());
     if crc_ok {
         checked.push("crc64");
     }
@@ -334,17 +337,6 @@ fn verify_from(
         }
     }
     Ok(checked)
-}
-
-fn has_checksum(header: &[u8]) -> bool {
-    if let Some(v) = header.strip_prefix(b"REDIS") {
-        std::str::from_utf8(v)
-            .ok()
-            .and_then(|v| v.parse::<u32>().ok())
-            .is_some_and(|v| v >= 5)
-    } else {
-        header.starts_with(b"VALKEY")
-    }
 }
 
 /// A dump fetched into memory (an object small enough for one GET).
