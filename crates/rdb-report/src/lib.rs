@@ -41,6 +41,7 @@ use rdb_pipeline::filter::Filter;
 pub mod alloc;
 pub mod html;
 pub mod info;
+pub mod keys;
 pub mod memory;
 pub mod memory_parquet;
 mod rax;
