@@ -39,6 +39,7 @@ use rdb_export::json::escape::{push_bytes, push_str, Escapes};
 use rdb_pipeline::filter::Filter;
 
 pub mod alloc;
+pub mod diff;
 pub mod html;
 pub mod info;
 pub mod keys;
