@@ -111,5 +111,23 @@ fn keys_listing_of_a_real_dump() {
         csv.contains("\n0,\"a,\"\"b\"\"\",string,string,,,"),
         "{csv}"
     );
+
+    // -o: written whole, or not at all when the dump is cut short.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out_path = dir.join("keys.csv");
+    let out_str = out_path.to_str().unwrap();
+    stdout_of(&[dump, "--format", "keys-csv", "-o", out_str]);
+    // The binary key's raw bytes make the CSV not UTF-8: count lines as bytes.
+    let written = std::fs::read(&out_path).unwrap();
+    assert_eq!(written.iter().filter(|&&b| b == b'\n').count(), 11);
+    std::fs::remove_file(&out_path).unwrap();
+    let bytes = std::fs::read(dump).unwrap();
+    let bad = dir.join("cut.rdb");
+    std::fs::write(&bad, &bytes[..bytes.len() - 40]).unwrap();
+    let out = rdb_convert(&[bad.to_str().unwrap(), "--format", "keys", "-o", out_str]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(!out_path.exists());
     eprintln!("keys: listings in {:?}", t0.elapsed());
 }
