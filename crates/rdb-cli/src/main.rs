@@ -18,7 +18,7 @@ mod output;
 mod signals;
 mod spool;
 
-use cmd::{check, convert, filter, info, memory, report, seed, split, top};
+use cmd::{check, convert, diff, filter, info, memory, report, seed, split, top};
 
 /// Convert Redis and Valkey RDB dumps (RDB 1–12, VALKEY080/081, Redis 8.6+ where known) to
 /// NDJSON: one JSON object per key, in file order.
@@ -64,6 +64,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Write a visual HTML report: memory by type and prefix, biggest keys, TTLs, advice.
     Report(report::ReportArgs),
+    /// Compare two sets of dumps: keys on one side only, other type, value or TTL.
+    Diff(diff::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +87,8 @@ fn main() -> ExitCode {
         Some(Command::Filter(args)) => filter::run(&args),
         Some(Command::Check(args)) => check::run(&args),
         Some(Command::Report(args)) => report::run(&args),
+        // Its own exit statuses: 0 same, 1 different, 2 trouble.
+        Some(Command::Diff(args)) => return diff::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,8 +39,10 @@ use rdb_export::json::escape::{push_bytes, push_str, Escapes};
 use rdb_pipeline::filter::Filter;
 
 pub mod alloc;
+pub mod diff;
 pub mod html;
 pub mod info;
+pub mod keys;
 pub mod memory;
 pub mod memory_parquet;
 mod rax;

@@ -27,6 +27,7 @@ use crate::output::write_atomically;
 use crate::signals::{install_ctrlc, CANCEL};
 use crate::UsageError;
 
+mod keys;
 mod resp;
 mod s3_output;
 
@@ -125,6 +126,10 @@ pub enum Format {
     Parquet,
     /// Redis protocol commands recreating the keys, for `redis-cli --pipe` (see --resp-mode).
     Resp,
+    /// Keys only, NDJSON: db, key, type, encoding, expiry, size, elements (values skipped).
+    Keys,
+    /// Keys only, CSV with a header line (same columns as --format keys).
+    KeysCsv,
 }
 
 /// Parquet column compression.
@@ -164,6 +169,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         (Format::Resp, Some(url)) => s3_output::json_to_s3(args, &url, |path| {
             write_atomically(path, |out| resp::convert_resp(args, out))
         }),
+        (Format::Keys | Format::KeysCsv, url) => keys::run(args, url),
         (Format::Parquet, None) => {
             let Some(dir) = &args.output else {
                 return Err(UsageError("--format parquet needs --output DIR".into()).into());

@@ -6,6 +6,7 @@ use rdb_pipeline::pipeline::FileSummary;
 
 pub mod check;
 pub mod convert;
+pub mod diff;
 pub mod filter;
 pub mod info;
 pub mod memory;
