@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Interleaved A/B of whole commands: two rdb-convert binaries, same dump, same moment.
 
-    python3 benches/tools/ab.py OLD_BIN NEW_BIN DUMP... [--rounds 3] [--commands json,parquet,info,memory]
+    python3 benches/tools/ab.py OLD_BIN NEW_BIN DUMP... [--rounds 3] [--commands json,parquet,info,memory,keys]
 
 Each round runs every command with OLD then NEW (then NEW then OLD on the next round), so
 drift on a noisy machine hits both alike; redis-server loading the same dump (start to
@@ -20,6 +20,7 @@ COMMANDS = {
     "parquet": lambda bin, dumps, out: [bin, *dumps, "--format", "parquet", "-o", os.path.join(out, "pq"), "--no-progress"],
     "info": lambda bin, dumps, out: [bin, "info", *dumps],
     "memory": lambda bin, dumps, out: [bin, "memory", *dumps, "-o", os.path.join(out, "m.csv")],
+    "keys": lambda bin, dumps, out: [bin, *dumps, "--format", "keys", "-o", os.path.join(out, "keys.json"), "--no-progress"],
 }
 
 
