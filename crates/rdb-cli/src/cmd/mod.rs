@@ -5,12 +5,14 @@ use rdb_format::Eof;
 use rdb_pipeline::pipeline::FileSummary;
 
 pub mod check;
+pub mod completions;
 pub mod convert;
 pub mod filter;
 pub mod info;
 pub mod memory;
 pub mod report;
 pub mod seed;
+mod seed_auth;
 pub mod split;
 pub mod top;
 mod write_rdb;
