@@ -15,10 +15,11 @@ mod cmd;
 mod inputs;
 mod messages;
 mod output;
+mod progress;
 mod signals;
 mod spool;
 
-use cmd::{check, convert, diff, filter, info, memory, report, seed, split, top};
+use cmd::{check, completions, convert, diff, filter, info, memory, report, seed, split, top};
 
 /// Convert Redis and Valkey RDB dumps (RDB 1–12, VALKEY080/081, Redis 8.6+ where known) to
 /// NDJSON: one JSON object per key, in file order.
@@ -42,6 +43,11 @@ struct Cli {
 
     #[command(flatten)]
     convert: convert::ConvertArgs,
+
+    /// Log on stderr: -v S3 retries and uploads, -vv also every range and part (never keys
+    /// or values); RUST_LOG=rdb_s3=debug,object_store=info overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Subcommand, Debug)]
@@ -66,10 +72,15 @@ enum Command {
     Report(report::ReportArgs),
     /// Compare two sets of dumps: keys on one side only, other type, value or TTL.
     Diff(diff::DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff): `rdb-convert man | man -l -`.
+    Man(completions::ManArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    progress::init_logs(cli.verbose);
     let result = match cli.command {
         None => match messages::unknown_command(
             &cli.convert.files,
@@ -89,6 +100,8 @@ fn main() -> ExitCode {
         Some(Command::Report(args)) => report::run(&args),
         // Its own exit statuses: 0 same, 1 different, 2 trouble.
         Some(Command::Diff(args)) => return diff::main(&args),
+        Some(Command::Completions(args)) => completions::completions(&args, Cli::command()),
+        Some(Command::Man(args)) => completions::man(&args, Cli::command()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

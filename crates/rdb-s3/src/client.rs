@@ -11,6 +11,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 
 use crate::config::{ProcessEnv, Resolved, S3Config};
+use crate::credentials::{AwsConfigCredentials, Source};
 use crate::error::{classify, Failure, Op, S3Error};
 use crate::url::{shard_number, S3Url, Target};
 
@@ -80,6 +81,7 @@ pub(crate) struct Inner {
     pub(crate) settings: Resolved,
     pub(crate) options: S3Options,
     stores: Mutex<HashMap<String, Arc<AmazonS3>>>,
+    credentials: std::sync::OnceLock<object_store::aws::AwsCredentialProvider>,
 }
 
 impl S3 {
@@ -108,6 +110,7 @@ impl S3 {
                 settings,
                 options,
                 stores: Mutex::new(HashMap::new()),
+                credentials: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -135,8 +138,8 @@ impl S3 {
     fn build_store(&self, bucket: &str) -> Result<AmazonS3, S3Error> {
         let st = &self.inner.settings;
         let o = &self.inner.options;
-        // from_env brings object_store's credential chain (web identity, ECS, instance
-        // metadata) for when no static keys were found; what we resolved overrides it.
+        // from_env reads object_store's AWS_* settings; the credentials set below (static
+        // keys, or aws-config's provider) override its own chain.
         let mut b = AmazonS3Builder::from_env()
             .with_bucket_name(bucket)
             .with_region(&st.region)
@@ -179,6 +182,8 @@ impl S3 {
             if let Some(t) = &c.session_token {
                 b = b.with_token(t);
             }
+        } else {
+            b = b.with_credentials(self.credential_provider());
         }
         match &o.sse {
             None => {}
@@ -199,6 +204,27 @@ impl S3 {
     }
 
     /// Whether written objects use SSE-KMS (for permission messages).
+    /// The `aws-config` provider, one per client so that every bucket's store shares its
+    /// cached temporary credentials.
+    fn credential_provider(&self) -> object_store::aws::AwsCredentialProvider {
+        self.inner
+            .credentials
+            .get_or_init(|| {
+                let st = &self.inner.settings;
+                let source = if st.profile_explicit {
+                    Source::Profile(st.profile.clone())
+                } else {
+                    Source::DefaultChain(st.profile.clone())
+                };
+                Arc::new(AwsConfigCredentials::new(
+                    source,
+                    st.region.clone(),
+                    st.credential_hint.clone(),
+                ))
+            })
+            .clone()
+    }
+
     pub(crate) fn kms(&self) -> bool {
         matches!(self.inner.options.sse, Some(Sse::Kms { .. }))
     }

@@ -1,13 +1,15 @@
 //! Where to connect and as whom, resolved the way the AWS CLI does: flags, then the
 //! environment, then the profile in `~/.aws/credentials` and `~/.aws/config`.
 //!
-//! Static keys (with an optional session token) and the region are read from profiles.
-//! SSO, `role_arn` (assume-role) and `credential_process` profiles are not supported; they
-//! are reported as such rather than silently ignored. With no keys anywhere, object_store's
-//! own chain is used (web identity token, ECS container credentials, EC2 instance metadata).
+//! Static keys (with an optional session token), the region and the endpoint are read from
+//! profiles. Other credential sources (SSO, `role_arn` with `source_profile`,
+//! `credential_process`, web identity, ECS, instance metadata) are left to `aws-config`, whose
+//! provider object_store then asks (see `credentials.rs`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use aws_config::profile::ProfileSet;
 
 use crate::error::S3Error;
 
@@ -59,8 +61,14 @@ pub struct Resolved {
     pub path_style: bool,
     /// Anonymous requests.
     pub no_sign_request: bool,
-    /// Static keys, if any were found; else object_store's chain.
+    /// Static keys, if any were found; else `aws-config` is asked (see [`S3Config::resolve`]).
     pub credentials: Option<Credentials>,
+    /// The profile credentials are looked up in (`--profile`, `AWS_PROFILE` or `default`).
+    pub profile: String,
+    /// Whether the profile was named with `--profile` (then only that profile is used).
+    pub profile_explicit: bool,
+    /// What to do when no credentials come (for the error message).
+    pub credential_hint: String,
 }
 
 /// The environment variables and files the resolution reads; a parameter so that tests
@@ -88,33 +96,47 @@ impl Env for HashMap<String, String> {
 
 impl S3Config {
     /// Resolves the settings: flag > environment > profile > default (`us-east-1`).
+    ///
+    /// Profiles are read with `aws-config`'s parser. Static keys (environment, or a profile
+    /// holding only keys) are used as they are; any other profile (SSO, `role_arn` with
+    /// `source_profile`, `credential_process`, web identity) or no keys at all leaves
+    /// `credentials` empty, and the client then asks `aws-config` for them.
     pub fn resolve(&self, env: &dyn Env) -> Result<Resolved, S3Error> {
         let explicit_profile = self.profile.clone();
         let profile_name = explicit_profile
             .clone()
             .or_else(|| env.var("AWS_PROFILE"))
             .unwrap_or_else(|| "default".to_string());
-        let home = env.var("HOME").map(PathBuf::from);
-        let aws_file = |var: &str, name: &str| {
-            env.var(var)
-                .map(PathBuf::from)
-                .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
-        };
-        let credentials_file = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
-        let config_file = aws_file("AWS_CONFIG_FILE", "config");
-        let profile = Profile::load(
-            &profile_name,
-            credentials_file.as_deref(),
-            config_file.as_deref(),
-        )?;
+        let profiles = load_profiles(env, &profile_name)?;
+        let profile = profiles.get_profile(&profile_name);
         if explicit_profile.is_some() && profile.is_none() {
+            let home = env.var("HOME").map(PathBuf::from);
+            let aws_file = |var: &str, name: &str| {
+                env.var(var)
+                    .map(PathBuf::from)
+                    .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)))
+            };
             return Err(S3Error::Config(format!(
                 "profile {profile_name:?} not found in {} or {}",
-                show(credentials_file.as_deref()),
-                show(config_file.as_deref())
+                show(aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials").as_deref()),
+                show(aws_file("AWS_CONFIG_FILE", "config").as_deref())
             )));
         }
-        let profile = profile.unwrap_or_default();
+        let get = |k: &str| {
+            profile
+                .and_then(|p| p.get(k))
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let other_source = OTHER_SOURCES.iter().find(|(key, _)| get(key).is_some());
+        let profile_keys = match (get("aws_access_key_id"), get("aws_secret_access_key")) {
+            (Some(id), Some(secret)) if other_source.is_none() => Some(Credentials {
+                access_key_id: id,
+                secret_access_key: secret,
+                session_token: get("aws_session_token"),
+            }),
+            _ => None,
+        };
 
         let env_keys = match (
             env.var("AWS_ACCESS_KEY_ID"),
@@ -129,31 +151,36 @@ impl S3Config {
         };
         // As in the AWS CLI, an explicit --profile wins over keys in the environment.
         let credentials = if explicit_profile.is_some() {
-            profile.credentials.clone().or(env_keys)
+            profile_keys.or(if other_source.is_some() {
+                None
+            } else {
+                env_keys
+            })
         } else {
-            env_keys.or_else(|| profile.credentials.clone())
+            env_keys.or(profile_keys)
         };
-        if credentials.is_none() && !self.no_sign_request {
-            if let Some(what) = &profile.unsupported {
-                return Err(S3Error::Config(format!(
-                    "profile {profile_name:?} uses {what}, which rdb-convert does not support: \
-                     export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN \
-                     (e.g. from `aws configure export-credentials --format env`)"
-                )));
-            }
-        }
+        let credential_hint = match other_source {
+            Some((_, hint)) => hint.replace("{profile}", &profile_name),
+            None if explicit_profile.is_some() => format!(
+                "give profile {profile_name:?} aws_access_key_id/aws_secret_access_key, \
+                 role_arn with source_profile, credential_process or sso_session"
+            ),
+            None => "set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, pick a profile with \
+                     --profile or AWS_PROFILE, or use --no-sign-request for a public bucket"
+                .to_string(),
+        };
         let given_region = self
             .region
             .clone()
             .or_else(|| env.var("AWS_REGION"))
             .or_else(|| env.var("AWS_DEFAULT_REGION"))
-            .or_else(|| profile.region.clone());
+            .or_else(|| get("region"));
         let endpoint_url = self
             .endpoint_url
             .clone()
             .or_else(|| env.var("AWS_ENDPOINT_URL_S3"))
             .or_else(|| env.var("AWS_ENDPOINT_URL"))
-            .or_else(|| profile.endpoint_url.clone())
+            .or_else(|| get("endpoint_url"))
             .map(|e| e.trim_end_matches('/').to_string());
         Ok(Resolved {
             region_given: given_region.is_some(),
@@ -162,121 +189,68 @@ impl S3Config {
             endpoint_url,
             no_sign_request: self.no_sign_request,
             credentials,
+            profile: profile_name,
+            profile_explicit: explicit_profile.is_some(),
+            credential_hint,
         })
     }
+}
+
+/// Profile settings that name a credential source other than static keys, and what to do
+/// when that source gives nothing (`{profile}` is replaced by the profile's name).
+const OTHER_SOURCES: &[(&str, &str)] = &[
+    (
+        "sso_session",
+        "run `aws sso login --profile {profile}` (the SSO token may have expired)",
+    ),
+    (
+        "sso_start_url",
+        "run `aws sso login --profile {profile}` (the SSO token may have expired)",
+    ),
+    (
+        "role_arn",
+        "check role_arn and source_profile (or credential_source) of profile {profile}: the \
+         source credentials must be allowed sts:AssumeRole on the role",
+    ),
+    (
+        "credential_process",
+        "run the credential_process of profile {profile} by hand to see its error; it must \
+         print JSON with Version 1, AccessKeyId and SecretAccessKey",
+    ),
+    (
+        "web_identity_token_file",
+        "check web_identity_token_file and role_arn of profile {profile}",
+    ),
+];
+
+/// `~/.aws/config` and `~/.aws/credentials` (or `AWS_CONFIG_FILE`,
+/// `AWS_SHARED_CREDENTIALS_FILE`), parsed by `aws-config`; the files are looked up with the
+/// variables of `env`.
+fn load_profiles(env: &dyn Env, profile_name: &str) -> Result<ProfileSet, S3Error> {
+    let vars: HashMap<String, String> = [
+        "HOME",
+        "USERPROFILE",
+        "HOMEDRIVE",
+        "HOMEPATH",
+        "AWS_CONFIG_FILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+    ]
+    .iter()
+    .filter_map(|k| env.var(k).map(|v| (k.to_string(), v)))
+    .collect();
+    // `load` is async only in its signature: it reads the files with std::fs.
+    futures::executor::block_on(aws_config::profile::load(
+        &aws_types::os_shim_internal::Fs::real(),
+        &aws_types::os_shim_internal::Env::from(vars),
+        &Default::default(),
+        Some(profile_name.to_string().into()),
+    ))
+    .map_err(|e| S3Error::Config(format!("cannot read the AWS config files: {e}")))
 }
 
 fn show(p: Option<&Path>) -> String {
     p.map(|p| p.display().to_string())
         .unwrap_or_else(|| "~/.aws (HOME not set)".to_string())
-}
-
-/// What a profile says, merged from the credentials file and the config file.
-#[derive(Clone, Debug, Default)]
-struct Profile {
-    credentials: Option<Credentials>,
-    region: Option<String>,
-    endpoint_url: Option<String>,
-    /// A credential source we do not implement (SSO, assume-role, credential_process).
-    unsupported: Option<String>,
-}
-
-impl Profile {
-    /// `None` when neither file has the profile.
-    fn load(
-        name: &str,
-        credentials_file: Option<&Path>,
-        config_file: Option<&Path>,
-    ) -> Result<Option<Profile>, S3Error> {
-        let read = |p: Option<&Path>| -> Result<Option<String>, S3Error> {
-            let Some(p) = p else { return Ok(None) };
-            match std::fs::read_to_string(p) {
-                Ok(t) => Ok(Some(t)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(S3Error::Io {
-                    path: p.to_path_buf(),
-                    source: e,
-                }),
-            }
-        };
-        // The credentials file names sections `[name]`; the config file `[profile name]`,
-        // except `[default]`.
-        let creds = read(credentials_file)?
-            .and_then(|t| parse_ini(&t).remove(name))
-            .map(|s| (s, false));
-        let config_section = if name == "default" {
-            "default".to_string()
-        } else {
-            format!("profile {name}")
-        };
-        let config = read(config_file)?.and_then(|t| {
-            let mut ini = parse_ini(&t);
-            ini.remove(&config_section)
-        });
-        if creds.is_none() && config.is_none() {
-            return Ok(None);
-        }
-        let mut merged: HashMap<String, String> = config.unwrap_or_default();
-        if let Some((c, _)) = creds {
-            // The credentials file wins for keys both define.
-            merged.extend(c);
-        }
-        let get = |k: &str| merged.get(k).filter(|v| !v.is_empty()).cloned();
-        let credentials = match (get("aws_access_key_id"), get("aws_secret_access_key")) {
-            (Some(id), Some(secret)) => Some(Credentials {
-                access_key_id: id,
-                secret_access_key: secret,
-                session_token: get("aws_session_token"),
-            }),
-            _ => None,
-        };
-        let unsupported = if get("sso_start_url").is_some() || get("sso_session").is_some() {
-            Some("AWS IAM Identity Center (SSO)".to_string())
-        } else if get("role_arn").is_some() {
-            Some("role_arn (assume-role)".to_string())
-        } else if get("credential_process").is_some() {
-            Some("credential_process".to_string())
-        } else {
-            None
-        };
-        Ok(Some(Profile {
-            credentials,
-            region: get("region"),
-            endpoint_url: get("endpoint_url"),
-            unsupported,
-        }))
-    }
-}
-
-/// Sections of an AWS INI file: `[name]` headers, `key = value` lines, `#`/`;` comments.
-/// Indented lines (nested settings such as `s3 =\n  max_concurrent_requests = 4`) belong to
-/// the nested block and are skipped; keys are lower-cased as the AWS CLI treats them.
-fn parse_ini(text: &str) -> HashMap<String, HashMap<String, String>> {
-    let mut sections: HashMap<String, HashMap<String, String>> = HashMap::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        if line.starts_with([' ', '\t']) {
-            continue;
-        }
-        let line = line.trim();
-        if line.is_empty() || line.starts_with(['#', ';']) {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
-            sections.entry(name.clone()).or_default();
-            current = Some(name);
-            continue;
-        }
-        let (Some(section), Some((k, v))) = (&current, line.split_once('=')) else {
-            continue;
-        };
-        sections
-            .entry(section.clone())
-            .or_default()
-            .insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-    }
-    sections
 }
 
 #[cfg(test)]
@@ -397,10 +371,20 @@ mod tests {
         };
         let err = with("nope").resolve(&env(&h, &[])).unwrap_err().to_string();
         assert!(err.contains("profile \"nope\" not found"), "{err}");
-        let err = with("sso").resolve(&env(&h, &[])).unwrap_err().to_string();
-        assert!(err.contains("SSO"), "{err}");
-        let err = with("role").resolve(&env(&h, &[])).unwrap_err().to_string();
-        assert!(err.contains("assume-role"), "{err}");
+        // SSO and assume-role profiles are left to aws-config, with a hint for failures.
+        let r = with("sso").resolve(&env(&h, &[])).unwrap();
+        assert!(r.credentials.is_none());
+        assert_eq!(r.region, "us-west-2");
+        assert!(r.credential_hint.contains("aws sso login --profile sso"));
+        let keys = [
+            ("AWS_ACCESS_KEY_ID", "AKIENV"),
+            ("AWS_SECRET_ACCESS_KEY", "x"),
+        ];
+        let r = with("role").resolve(&env(&h, &keys)).unwrap();
+        // The role's profile wins over environment keys, as --profile does in the AWS CLI.
+        assert!(r.credentials.is_none(), "{r:?}");
+        assert!(r.profile_explicit && r.profile == "role");
+        assert!(r.credential_hint.contains("sts:AssumeRole"));
         // No home files at all: default region, no keys (object_store's chain decides).
         let empty = std::env::temp_dir().join("rdb-s3-config-empty-home");
         let r = S3Config::default().resolve(&env(&empty, &[])).unwrap();

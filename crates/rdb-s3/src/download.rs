@@ -206,7 +206,10 @@ impl S3 {
                 Err(e) => Err(e),
             };
             let failure = match outcome {
-                Ok(data) if data.len() as u64 == end - start => return Ok(data),
+                Ok(data) if data.len() as u64 == end - start => {
+                    tracing::debug!(url = %object.url, start, end, "range downloaded");
+                    return Ok(data);
+                }
                 // A short body: the connection ended early.
                 Ok(_) => None,
                 Err(e) => Some(e),
@@ -234,6 +237,7 @@ impl S3 {
                 });
             }
             attempt += 1;
+            tracing::info!(url = %object.url, start, end, attempt, "range retried");
             retries.fetch_add(1, Ordering::Relaxed);
             let backoff = o.backoff.saturating_mul(1 << attempt.min(6));
             tokio::time::sleep(backoff.min(Duration::from_secs(10))).await;

@@ -22,6 +22,7 @@
 
 mod client;
 mod config;
+mod credentials;
 mod download;
 mod error;
 mod upload;

@@ -183,6 +183,7 @@ impl S3 {
                 if part.is_empty() {
                     break;
                 }
+                tracing::debug!(url = %item.url, bytes = part.len(), "multipart part queued");
                 writer.put(part.into());
             }
             // finish aborts the upload itself when a part or the completion fails.
@@ -191,6 +192,7 @@ impl S3 {
             }
             run.multipart.fetch_add(1, Ordering::Relaxed);
         }
+        tracing::info!(url = %item.url, bytes = size, "uploaded");
         run.bytes.fetch_add(size, Ordering::Relaxed);
         run.completed
             .lock()

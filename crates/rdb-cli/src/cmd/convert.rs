@@ -1,15 +1,12 @@
 //! The default command: dumps → NDJSON.
 
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use indicatif::{ProgressBar, ProgressStyle};
 use rdb_export::export::{self, Export, Status};
 use rdb_export::json::{JsonOptions, JsonSink};
 use rdb_export::parquet::{Compression, ParquetOptions, ParquetSink};
@@ -22,6 +19,7 @@ use crate::args::filter::FilterArgs;
 use crate::args::s3::{self, S3Args, S3OutputArgs};
 use crate::inputs::ResolvedInputs;
 use crate::output::write_atomically;
+use crate::progress::Mode;
 // Ctrl-C raises a flag that the reporter thread passes to the pipeline, which stops at the
 // next chunk; the sink then removes what it wrote.
 use crate::signals::{install_ctrlc, CANCEL};
@@ -83,7 +81,8 @@ pub struct ConvertArgs {
     #[arg(long)]
     pub overwrite: bool,
 
-    /// Show a progress bar on stderr even when it is not a terminal.
+    /// Show progress on stderr even when it is not a terminal: a line every few seconds
+    /// (e.g. in CI: --progress 2>progress.log).
     #[arg(long, conflicts_with = "no_progress")]
     pub progress: bool,
 
@@ -193,8 +192,8 @@ fn pipeline_options(args: &ConvertArgs, default_chunk: u64) -> Result<PipelineOp
     })
 }
 
-fn show_progress(args: &ConvertArgs) -> bool {
-    !args.no_progress && (args.progress || io::stderr().is_terminal())
+fn show_progress(args: &ConvertArgs) -> Mode {
+    Mode::choose(args.progress, args.no_progress)
 }
 
 fn convert_json<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
@@ -326,52 +325,13 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
     }
 }
 
-/// Runs `work` while a thread refreshes the progress bar and calls `tick` twice a second.
+/// Runs `work` while progress is shown (see `crate::progress`) and `tick` is called twice a
+/// second.
 fn with_reporter<T: Send>(
     progress: &Progress,
-    bar: bool,
+    mode: Mode,
     tick: impl Fn(&Progress) + Sync,
     work: impl FnOnce() -> T + Send,
 ) -> T {
-    let done = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let bar = bar.then(|| {
-                let b = ProgressBar::new(0);
-                b.set_style(
-                    ProgressStyle::with_template(
-                        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                );
-                b
-            });
-            let started = std::time::Instant::now();
-            while !done.load(Ordering::Relaxed) {
-                if CANCEL.load(Ordering::Relaxed) {
-                    progress.cancel.store(true, Ordering::Relaxed);
-                }
-                tick(progress);
-                if let Some(b) = &bar {
-                    b.set_length(progress.bytes_total.load(Ordering::Relaxed));
-                    b.set_position(progress.bytes_done.load(Ordering::Relaxed));
-                    let keys = progress.keys_done.load(Ordering::Relaxed);
-                    let secs = started.elapsed().as_secs_f64().max(0.001);
-                    b.set_message(format!("{keys} keys ({:.0} keys/s)", keys as f64 / secs));
-                }
-                for _ in 0..10 {
-                    if done.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-            }
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
-        });
-        let result = work();
-        done.store(true, Ordering::Relaxed);
-        result
-    })
+    crate::progress::run_with(progress, mode, tick, work)
 }

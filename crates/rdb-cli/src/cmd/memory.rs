@@ -51,6 +51,9 @@ pub struct MemoryArgs {
     pub input: InputArgs,
 
     #[command(flatten)]
+    pub progress: crate::progress::ProgressArgs,
+
+    #[command(flatten)]
     pub filter: FilterArgs,
 
     /// Target chunk size in bytes for the parallel pipeline (testing aid).
@@ -117,7 +120,15 @@ fn report<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
 fn run_report<S: Sink>(args: &MemoryArgs, options: &PipelineOptions, sink: &S) -> Result<()> {
     // S3 inputs: the next dump downloads while the current one is estimated.
     let mut inputs = ResolvedInputs::new(&args.files, &args.input.s3)?.into_pipeline()?;
-    let summaries = pipeline::run_inputs(&mut inputs, options, sink, &Progress::default())?;
+    let summaries = {
+        let progress = Progress::default();
+        crate::progress::run_with(
+            &progress,
+            args.progress.mode(),
+            |_| {},
+            || pipeline::run_inputs(&mut inputs, options, sink, &progress),
+        )
+    }?;
     for s in &summaries {
         warn_about(s);
     }

@@ -5,6 +5,7 @@ use rdb_format::Eof;
 use rdb_pipeline::pipeline::FileSummary;
 
 pub mod check;
+pub mod completions;
 pub mod convert;
 pub mod diff;
 pub mod filter;
@@ -12,6 +13,7 @@ pub mod info;
 pub mod memory;
 pub mod report;
 pub mod seed;
+mod seed_auth;
 pub mod split;
 pub mod top;
 mod write_rdb;

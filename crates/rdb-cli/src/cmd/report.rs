@@ -58,6 +58,9 @@ pub struct ReportArgs {
     pub input: InputArgs,
 
     #[command(flatten)]
+    pub progress: crate::progress::ProgressArgs,
+
+    #[command(flatten)]
     pub filter: FilterArgs,
 }
 
@@ -101,7 +104,15 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         paths: &paths,
         names: &names,
     };
-    let summaries = pipeline::run_inputs(&mut inputs, &options, &sink, &Progress::default())?;
+    let summaries = {
+        let progress = Progress::default();
+        crate::progress::run_with(
+            &progress,
+            args.progress.mode(),
+            |_| {},
+            || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
+        )
+    }?;
     for s in &summaries {
         warn_about(s);
     }

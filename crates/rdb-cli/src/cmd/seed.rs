@@ -10,7 +10,7 @@ use rdb_cluster::seed::{seed_blocking, Progress, SeedOptions, SeedReport};
 use rdb_cluster::OnUnsupported;
 use rdb_format::DecoderOptions;
 
-use super::one_line;
+use super::{one_line, seed_auth};
 use crate::args::filter::FilterArgs;
 use crate::args::s3::S3Args;
 use crate::args::tls::TlsArgs;
@@ -20,6 +20,8 @@ pub const EXAMPLES: &str = "Examples:
   rdb-convert seed dump.rdb --target redis://127.0.0.1:6379
   rdb-convert seed dump.rdb --target redis://user:pw@node1:7000 --flatten-dbs   (a cluster)
   rdb-convert seed dump.rdb --target redis://h:6379 --checkpoint seed.ckpt      (then --resume)
+  rdb-convert seed dump.rdb --target redis://h:6379 --user seeder --password-file pw.txt
+  REDISCLI_AUTH=secret rdb-convert seed dump.rdb --target redis://h:6379
   rdb-convert seed dump.rdb --target rediss://h:6380 --key 'user:*' --verify-sample 1000";
 
 /// Seed a running server (standalone or cluster, detected with CLUSTER INFO) from dumps with
@@ -36,6 +38,15 @@ pub struct SeedArgs {
     /// The server: redis://[user:password@]host:port, rediss:// for TLS.
     #[arg(long, value_name = "URL")]
     pub target: String,
+
+    /// ACL user to authenticate as (replaces the URL's), e.g. --user seeder.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// Read the password from this file's first line, or `-` for standard input (kept out of
+    /// `ps` and shell history); else REDISCLI_AUTH, like redis-cli. E.g. --password-file ~/.redis-pw
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
 
     /// Overwrite keys that already exist (RESTORE ... REPLACE).
     #[arg(long)]
@@ -106,8 +117,21 @@ pub struct SeedArgs {
 }
 
 pub fn run(args: &SeedArgs) -> Result<()> {
+    if args.password_file.as_deref() == Some(std::path::Path::new("-"))
+        && args.files.iter().any(|f| f.as_os_str() == "-")
+    {
+        bail!("--password-file - and the dump `-` cannot both read standard input");
+    }
+    let target = seed_auth::target_with_credentials(
+        &args.target,
+        args.user.as_deref(),
+        args.password_file.as_deref(),
+        std::env::var(seed_auth::AUTH_VAR)
+            .ok()
+            .filter(|p| !p.is_empty()),
+    )?;
     let options = SeedOptions {
-        target: args.target.clone(),
+        target,
         tls: args.tls.to_options(),
         replace: args.replace,
         parallel: args.parallel.max(1),

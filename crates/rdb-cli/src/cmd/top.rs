@@ -74,6 +74,9 @@ pub struct TopArgs {
     pub input: InputArgs,
 
     #[command(flatten)]
+    pub progress: crate::progress::ProgressArgs,
+
+    #[command(flatten)]
     pub filter: FilterArgs,
 }
 
@@ -137,7 +140,15 @@ pub fn run(args: &TopArgs) -> Result<()> {
         paths: &paths,
         names: &names,
     };
-    let summaries = pipeline::run_inputs(&mut inputs, &options, &sink, &Progress::default())?;
+    let summaries = {
+        let progress = Progress::default();
+        crate::progress::run_with(
+            &progress,
+            args.progress.mode(),
+            |_| {},
+            || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
+        )
+    }?;
     for s in &summaries {
         warn_about(s);
     }
@@ -179,7 +190,15 @@ fn run_folded(args: &TopArgs) -> Result<()> {
     );
     // S3 inputs: the next dump downloads while the current one is read.
     let mut inputs = ResolvedInputs::new(&args.files, &args.input.s3)?.into_pipeline()?;
-    let summaries = pipeline::run_inputs(&mut inputs, &options, &sink, &Progress::default())?;
+    let summaries = {
+        let progress = Progress::default();
+        crate::progress::run_with(
+            &progress,
+            args.progress.mode(),
+            |_| {},
+            || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
+        )
+    }?;
     for s in &summaries {
         warn_about(s);
     }

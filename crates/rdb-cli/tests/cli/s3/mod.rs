@@ -8,6 +8,7 @@
 //! Each test starts its own server. Without RDB_TEST_MOTO the tests skip with a message,
 //! except under CI, where they fail.
 
+mod credentials;
 mod exports;
 mod faults;
 mod inputs;
