@@ -27,8 +27,8 @@ use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
 use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
 use rdb_format::{Item, Scratch, Str};
 
-mod record;
-mod schema;
+pub(crate) mod record;
+pub(crate) mod schema;
 
 use record::{record, RowError};
 pub use schema::TABLES;

@@ -142,7 +142,7 @@ mod tests {
                     chunk_bytes,
                     ..PipelineOptions::default()
                 };
-                if run(&[dump.clone()], &options, &sink, &Progress::default()).is_err() {
+                if run(std::slice::from_ref(dump), &options, &sink, &Progress::default()).is_err() {
                     continue;
                 }
                 assert_eq!(cut, sink.0.into_inner().unwrap(), "{}", dump.display());
