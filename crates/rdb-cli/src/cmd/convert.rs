@@ -27,6 +27,7 @@ use crate::output::write_atomically;
 use crate::signals::{install_ctrlc, CANCEL};
 use crate::UsageError;
 
+mod arrow;
 mod resp;
 mod s3_output;
 
@@ -36,6 +37,7 @@ pub const EXAMPLES: &str = "Examples:
   rdb-convert dump.rdb --db 0 --key 'user:*' --type hash
   rdb-convert shard-*.rdb | jq -c 'select(.type==\"hash\")'
   rdb-convert dump.rdb --format resp --rdb-version 10 | redis-cli --pipe   replay into Redis 7.0
+  rdb-convert dump.rdb --format arrow --table hashes -o hashes.arrows     Arrow IPC stream of one table
 
 S3: any FILE may be s3://bucket/key.rdb, s3://bucket/prefix/ (every object under it) or
 s3://bucket/prefix/name-*.rdb (every match, in shard-number order); --output may be s3://.
@@ -61,6 +63,13 @@ pub struct ConvertArgs {
     /// Write here instead of stdout (written under a temporary name, renamed when complete).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
+
+    /// The table --format arrow writes: keys, strings, lists, sets, zsets, hashes, streams,
+    /// stream_meta, stream_groups, stream_pending, stream_consumers, stream_idmp, modules, meta.
+    #[arg(long, value_name = "NAME", default_value = "keys",
+          value_parser = clap::builder::PossibleValuesParser::new(rdb_export::parquet::TABLES),
+          hide_possible_values = true)]
+    pub table: String,
 
     /// Parquet column compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
@@ -125,6 +134,9 @@ pub enum Format {
     Parquet,
     /// Redis protocol commands recreating the keys, for `redis-cli --pipe` (see --resp-mode).
     Resp,
+    /// An Arrow IPC stream of one table (--table; the Parquet table's columns and `db`), on
+    /// stdout or into --output FILE, for DuckDB, Polars, pyarrow.
+    Arrow,
 }
 
 /// Parquet column compression.
@@ -164,6 +176,16 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         (Format::Resp, Some(url)) => s3_output::json_to_s3(args, &url, |path| {
             write_atomically(path, |out| resp::convert_resp(args, out))
         }),
+        (Format::Arrow, None) => match &args.output {
+            Some(path) if path.as_os_str() != "-" => {
+                crate::output::refuse_input_as_output(path, &args.files)?;
+                write_atomically(path, |out| arrow::convert_arrow(args, out))
+            }
+            _ => arrow::convert_arrow_to_stdout(args),
+        },
+        (Format::Arrow, Some(url)) => s3_output::json_to_s3(args, &url, |path| {
+            write_atomically(path, |out| arrow::convert_arrow(args, out))
+        }),
         (Format::Parquet, None) => {
             let Some(dir) = &args.output else {
                 return Err(UsageError("--format parquet needs --output DIR".into()).into());
@@ -176,7 +198,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     }
 }
 
-fn pipeline_options(args: &ConvertArgs, default_chunk: u64) -> Result<PipelineOptions> {
+pub(super) fn pipeline_options(args: &ConvertArgs, default_chunk: u64) -> Result<PipelineOptions> {
     Ok(PipelineOptions {
         decoder: DecoderOptions {
             verify_checksum: !args.no_verify_checksum,
@@ -187,7 +209,7 @@ fn pipeline_options(args: &ConvertArgs, default_chunk: u64) -> Result<PipelineOp
     })
 }
 
-fn show_progress(args: &ConvertArgs) -> bool {
+pub(super) fn show_progress(args: &ConvertArgs) -> bool {
     !args.no_progress && (args.progress || io::stderr().is_terminal())
 }
 
@@ -319,7 +341,7 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
 }
 
 /// Runs `work` while a thread refreshes the progress bar and calls `tick` twice a second.
-fn with_reporter<T: Send>(
+pub(super) fn with_reporter<T: Send>(
     progress: &Progress,
     bar: bool,
     tick: impl Fn(&Progress) + Sync,
