@@ -71,7 +71,7 @@ def test_filters_match_the_cli(tmp_path):
 def test_duckdb_and_polars_read_the_reader():
     n = rdb_toolkit.read(SAMPLE).read_all().num_rows
     reader = rdb_toolkit.read(SAMPLE)
-    assert duckdb.sql("select count(*) from reader").fetchone()[0] == n
+    assert duckdb.sql("select count(*) from reader").fetchall()[0][0] == n
     assert polars.from_arrow(rdb_toolkit.read(SAMPLE)).height == n
     assert pa.table(rdb_toolkit._native.read([SAMPLE], "keys", [], None, [])).num_rows == n
 
