@@ -268,3 +268,19 @@ RDB_TEST_MOTO=$MOTO
 EOF
 mv "$ENV_TMP" "$D/servers.env"
 log "wrote $D/servers.env"
+
+# ---------------------------------------------------------------- Python package (python/)
+# A venv for the rdb_toolkit tests (python/tests/, run by scripts/test.sh): pyarrow, duckdb,
+# polars, pytest, and maturin, the package's build backend.
+PYVENV="$D/pyvenv"
+if [ -f "$PYVENV/.ok" ]; then
+    log "python venv already installed"
+else
+    find_pip
+    rm -rf "$PYVENV"
+    log "python venv -> $PYVENV"
+    "$PY" -m venv "$PYVENV" || die "cannot create $PYVENV (python3-venv missing?)"
+    "$PYVENV/bin/pip" install --quiet --disable-pip-version-check \
+        pyarrow duckdb polars pytest maturin >&2 || die "pip install into $PYVENV failed"
+    touch "$PYVENV/.ok"
+fi

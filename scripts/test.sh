@@ -27,3 +27,9 @@ cargo test --workspace --locked
 
 step "fuzz: every target briefly on its seeds (fuzz/run-ci.sh)"
 bash fuzz/run-ci.sh
+
+step "python package: pip install ./python into the test venv, then pytest python/tests"
+PYVENV="${RDB_TEST_DEPS:-.test-deps}/pyvenv"
+"$PYVENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
+cargo build -p rdb-cli --locked
+RDB_CONVERT="$PWD/target/debug/rdb-convert" "$PYVENV/bin/python" -m pytest -q python/tests

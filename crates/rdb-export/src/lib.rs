@@ -19,6 +19,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod arrow;
 pub mod export;
 pub mod json;
 pub mod parquet;

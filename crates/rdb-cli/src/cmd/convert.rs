@@ -25,6 +25,7 @@ use crate::progress::Mode;
 use crate::signals::{install_ctrlc, CANCEL};
 use crate::UsageError;
 
+mod arrow;
 mod keys;
 mod resp;
 mod s3_output;
@@ -35,6 +36,7 @@ pub const EXAMPLES: &str = "Examples:
   rdb-convert dump.rdb --db 0 --key 'user:*' --type hash
   rdb-convert shard-*.rdb | jq -c 'select(.type==\"hash\")'
   rdb-convert dump.rdb --format resp --rdb-version 10 | redis-cli --pipe   replay into Redis 7.0
+  rdb-convert dump.rdb --format arrow --table hashes -o hashes.arrows     Arrow IPC stream of one table
 
 S3: any FILE may be s3://bucket/key.rdb, s3://bucket/prefix/ (every object under it) or
 s3://bucket/prefix/name-*.rdb (every match, in shard-number order); --output may be s3://.
@@ -60,6 +62,13 @@ pub struct ConvertArgs {
     /// Write here instead of stdout (written under a temporary name, renamed when complete).
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
+
+    /// The table --format arrow writes: keys, strings, lists, sets, zsets, hashes, streams,
+    /// stream_meta, stream_groups, stream_pending, stream_consumers, stream_idmp, modules, meta.
+    #[arg(long, value_name = "NAME", default_value = "keys",
+          value_parser = clap::builder::PossibleValuesParser::new(rdb_export::parquet::TABLES),
+          hide_possible_values = true)]
+    pub table: String,
 
     /// Parquet column compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
@@ -129,6 +138,9 @@ pub enum Format {
     Keys,
     /// Keys only, CSV with a header line (same columns as --format keys).
     KeysCsv,
+    /// An Arrow IPC stream of one table (--table; the Parquet table's columns and `db`), on
+    /// stdout or into --output FILE, for DuckDB, Polars, pyarrow.
+    Arrow,
 }
 
 /// Parquet column compression.
@@ -169,6 +181,16 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
             write_atomically(path, |out| resp::convert_resp(args, out))
         }),
         (Format::Keys | Format::KeysCsv, url) => keys::run(args, url),
+        (Format::Arrow, None) => match &args.output {
+            Some(path) if path.as_os_str() != "-" => {
+                crate::output::refuse_input_as_output(path, &args.files)?;
+                write_atomically(path, |out| arrow::convert_arrow(args, out))
+            }
+            _ => arrow::convert_arrow_to_stdout(args),
+        },
+        (Format::Arrow, Some(url)) => s3_output::json_to_s3(args, &url, |path| {
+            write_atomically(path, |out| arrow::convert_arrow(args, out))
+        }),
         (Format::Parquet, None) => {
             let Some(dir) = &args.output else {
                 return Err(UsageError("--format parquet needs --output DIR".into()).into());
@@ -181,7 +203,7 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
     }
 }
 
-fn pipeline_options(args: &ConvertArgs, default_chunk: u64) -> Result<PipelineOptions> {
+pub(super) fn pipeline_options(args: &ConvertArgs, default_chunk: u64) -> Result<PipelineOptions> {
     Ok(PipelineOptions {
         decoder: DecoderOptions {
             verify_checksum: !args.no_verify_checksum,
@@ -192,7 +214,7 @@ fn pipeline_options(args: &ConvertArgs, default_chunk: u64) -> Result<PipelineOp
     })
 }
 
-fn show_progress(args: &ConvertArgs) -> Mode {
+pub(super) fn show_progress(args: &ConvertArgs) -> Mode {
     Mode::choose(args.progress, args.no_progress)
 }
 
@@ -327,7 +349,7 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
 
 /// Runs `work` while progress is shown (see `crate::progress`) and `tick` is called twice a
 /// second.
-fn with_reporter<T: Send>(
+pub(super) fn with_reporter<T: Send>(
     progress: &Progress,
     mode: Mode,
     tick: impl Fn(&Progress) + Sync,

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod arrow;
 mod check;
 mod cli_conventions;
 mod completions;

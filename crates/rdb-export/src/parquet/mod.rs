@@ -28,18 +28,17 @@ use std::sync::{Arc, Mutex};
 
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
 use parquet::file::properties::{WriterProperties, WriterPropertiesBuilder};
-use rdb_format::{Eof, Item, Scratch, Str};
+use rdb_format::{Eof, Item, Scratch};
 
 mod encode;
 mod part;
-mod record;
-mod schema;
+pub(crate) mod record;
+pub(crate) mod schema;
 
 pub use encode::RowGroup;
 use encode::{ChunkTables, Encodings};
 pub use part::DumpParts;
-use record::{record, RowError};
-use schema::Table;
+use record::{meta, record, RowError};
 pub use schema::TABLES;
 
 use rdb_pipeline::pipeline::{Chunk, FileInfo, Sink, SinkError};
@@ -270,48 +269,14 @@ impl Sink for ParquetSink {
     ) -> Result<Vec<RowGroup>, SinkError<ParquetSinkError>> {
         let mut t = ChunkTables::new(&dump.encodings, &self.options, chunk.db);
         let file = chunk.file.path.display().to_string();
+        let row_error = |e| match e {
+            RowError::Decode(e) => SinkError::Decode(e),
+            RowError::Sink(e) => SinkError::Sink(e),
+        };
         for item in items {
             match item? {
-                Item::Record(r) => record(&mut t, &file, &r, scratch).map_err(|e| match e {
-                    RowError::Decode(e) => SinkError::Decode(e),
-                    RowError::Sink(e) => SinkError::Sink(e),
-                })?,
-                Item::Aux { key, value } => {
-                    let (k, v) = (key.decode(scratch)?, value.decode(scratch)?);
-                    t.row(Table::Meta, 0, |r| {
-                        r.text(&file).text("aux").bytes(k).bytes(v);
-                    })
-                    .map_err(SinkError::Sink)?
-                }
-                Item::Function { code } => {
-                    let code = code.decode(scratch)?;
-                    t.row(Table::Meta, 0, |r| {
-                        r.text(&file)
-                            .text("function")
-                            .bytes(Str::Bytes(b""))
-                            .bytes(code);
-                    })
-                    .map_err(SinkError::Sink)?
-                }
-                Item::FunctionPreGa { name, code, .. } => {
-                    let name = name.decode(scratch)?;
-                    let code = code.decode(scratch)?;
-                    t.row(Table::Meta, 0, |r| {
-                        r.text(&file).text("function").bytes(name).bytes(code);
-                    })
-                    .map_err(SinkError::Sink)?
-                }
-                Item::ModuleAux { id, raw, .. } => {
-                    let name = id.name();
-                    t.row(Table::Meta, 0, |r| {
-                        r.text(&file)
-                            .text("module_aux")
-                            .bytes(Str::Bytes(name.as_bytes()))
-                            .raw(raw);
-                    })
-                    .map_err(SinkError::Sink)?
-                }
-                _ => {}
+                Item::Record(r) => record(&mut t, &file, &r, scratch).map_err(row_error)?,
+                other => meta(&mut t, &file, other, scratch).map_err(row_error)?,
             }
             scratch.reset();
         }

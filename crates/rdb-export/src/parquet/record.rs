@@ -1,35 +1,57 @@
-//! One record's rows, table by table.
+//! One record's rows, table by table: the one definition of what each table holds, shared
+//! by the Parquet sink and the Arrow batches ([`crate::arrow`]).
 
-use rdb_format::{HashEntry, Record, Scratch, Str, Value};
+use rdb_format::{HashEntry, Item, Record, Scratch, Str, Value};
 
-use super::schema::{id_parts, Checked, Table};
+use super::schema::{id_parts, Checked, Row, Table};
 use super::ChunkTables;
 use super::ParquetSinkError;
 
-pub(super) enum RowError {
-    Decode(rdb_format::Error),
-    Sink(ParquetSinkError),
+/// Where rows go: the tables of one chunk being filled.
+pub(crate) trait Rows {
+    /// What filling a table can fail with.
+    type Error;
+
+    /// Appends a row to `table` of database `db`, its columns filled by `fill`.
+    fn row(
+        &mut self,
+        table: Table,
+        db: u64,
+        fill: impl FnOnce(&mut Row<'_>),
+    ) -> Result<(), Self::Error>;
 }
 
-impl From<rdb_format::Error> for RowError {
+impl Rows for ChunkTables<'_> {
+    type Error = ParquetSinkError;
+
+    fn row(
+        &mut self,
+        table: Table,
+        db: u64,
+        fill: impl FnOnce(&mut Row<'_>),
+    ) -> Result<(), ParquetSinkError> {
+        ChunkTables::row(self, table, db, fill)
+    }
+}
+
+pub(crate) enum RowError<E> {
+    Decode(rdb_format::Error),
+    Sink(E),
+}
+
+impl<E> From<rdb_format::Error> for RowError<E> {
     fn from(e: rdb_format::Error) -> Self {
         RowError::Decode(e)
     }
 }
 
-impl From<ParquetSinkError> for RowError {
-    fn from(e: ParquetSinkError) -> Self {
-        RowError::Sink(e)
-    }
-}
-
 /// One key: its value rows, then its `keys` row (which counts them).
-pub(super) fn record(
-    t: &mut ChunkTables<'_>,
+pub(crate) fn record<T: Rows>(
+    t: &mut T,
     file: &str,
     r: &Record<'_>,
     scratch: &Scratch,
-) -> std::result::Result<(), RowError> {
+) -> Result<(), RowError<T::Error>> {
     let db = r.db;
     let mut digits = itoa::Buffer::new();
     let key = match r.key.decode(scratch)? {
@@ -43,14 +65,16 @@ pub(super) fn record(
             elements = 1;
             t.row(Table::Strings, db, |row| {
                 row.checked(key).bytes(s);
-            })?;
+            })
+            .map_err(RowError::Sink)?;
         }
         Value::List(items) => {
             for item in items {
                 let item = item?;
                 t.row(Table::Lists, db, |row| {
                     row.checked(key).i64(Some(elements)).bytes(item);
-                })?;
+                })
+                .map_err(RowError::Sink)?;
                 elements += 1;
             }
         }
@@ -59,7 +83,8 @@ pub(super) fn record(
                 let m = m?;
                 t.row(Table::Sets, db, |row| {
                     row.checked(key).bytes(m);
-                })?;
+                })
+                .map_err(RowError::Sink)?;
                 elements += 1;
             }
         }
@@ -68,7 +93,8 @@ pub(super) fn record(
                 let (member, score) = m?;
                 t.row(Table::ZSets, db, |row| {
                     row.checked(key).bytes(member).f64(score);
-                })?;
+                })
+                .map_err(RowError::Sink)?;
                 elements += 1;
             }
         }
@@ -81,7 +107,8 @@ pub(super) fn record(
                 } = f?;
                 t.row(Table::Hashes, db, |row| {
                     row.checked(key).bytes(field).bytes(value).time(expire_ms);
-                })?;
+                })
+                .map_err(RowError::Sink)?;
                 elements += 1;
             }
         }
@@ -93,7 +120,8 @@ pub(super) fn record(
                     let (field, value) = f?;
                     t.row(Table::Streams, db, |row| {
                         row.checked(key).i64(ms).i64(seq).bytes(field).bytes(value);
-                    })?;
+                    })
+                    .map_err(RowError::Sink)?;
                 }
                 elements += 1;
             }
@@ -115,7 +143,8 @@ pub(super) fn record(
                     .i64(idmp.map(|i| i.max_entries as i64))
                     .i64(idmp.map(|i| i.iids_added as i64))
                     .i64(idmp.map(|i| i.iids_duplicates as i64));
-            })?;
+            })
+            .map_err(RowError::Sink)?;
             for p in s.idmp.iter().flat_map(|i| i.producers()) {
                 let p = p?;
                 for e in p.entries {
@@ -123,7 +152,8 @@ pub(super) fn record(
                     let (ms, seq) = id_parts(e.id);
                     t.row(Table::StreamIdmp, db, |row| {
                         row.checked(key).bytes(p.pid).bytes(e.iid).i64(ms).i64(seq);
-                    })?;
+                    })
+                    .map_err(RowError::Sink)?;
                 }
             }
             for g in s.groups() {
@@ -137,7 +167,8 @@ pub(super) fn record(
                         .i64(ld_ms)
                         .i64(ld_seq)
                         .i64(entries_read);
-                })?;
+                })
+                .map_err(RowError::Sink)?;
                 for c in g.consumers.clone() {
                     let c = c?;
                     let pending = c.pending.len() as i64;
@@ -148,7 +179,8 @@ pub(super) fn record(
                             .time(Some(c.seen_time_ms))
                             .time(Some(c.active_time_ms.unwrap_or(c.seen_time_ms)))
                             .i64(Some(pending));
-                    })?;
+                    })
+                    .map_err(RowError::Sink)?;
                 }
                 for p in g.pending_with_owners() {
                     let (p, consumer) = p?;
@@ -161,7 +193,8 @@ pub(super) fn record(
                         };
                         row.time(Some(p.delivery_time_ms))
                             .i64(Some(p.delivery_count as i64));
-                    })?;
+                    })
+                    .map_err(RowError::Sink)?;
                 }
             }
         }
@@ -173,7 +206,8 @@ pub(super) fn record(
                     .text(&name)
                     .i64(Some(m.id.version() as i64))
                     .raw(m.raw);
-            })?;
+            })
+            .map_err(RowError::Sink)?;
         }
         _ => {
             return Err(rdb_format::Error::new(
@@ -196,6 +230,52 @@ pub(super) fn record(
             .i64(r.freq.map(i64::from))
             .i64(Some(r.len as i64))
             .i64(Some(elements));
-    })?;
+    })
+    .map_err(RowError::Sink)?;
     Ok(())
+}
+
+/// A dump's item other than a record as its `meta` row (aux fields, functions, module aux
+/// data); other items make none. The rows the Parquet sink's `process` makes of them.
+pub(crate) fn meta<T: Rows>(
+    t: &mut T,
+    file: &str,
+    item: Item<'_>,
+    scratch: &Scratch,
+) -> Result<(), RowError<T::Error>> {
+    match item {
+        Item::Aux { key, value } => {
+            let (k, v) = (key.decode(scratch)?, value.decode(scratch)?);
+            t.row(Table::Meta, 0, |r| {
+                r.text(file).text("aux").bytes(k).bytes(v);
+            })
+        }
+        Item::Function { code } => {
+            let code = code.decode(scratch)?;
+            t.row(Table::Meta, 0, |r| {
+                r.text(file)
+                    .text("function")
+                    .bytes(Str::Bytes(b""))
+                    .bytes(code);
+            })
+        }
+        Item::FunctionPreGa { name, code, .. } => {
+            let name = name.decode(scratch)?;
+            let code = code.decode(scratch)?;
+            t.row(Table::Meta, 0, |r| {
+                r.text(file).text("function").bytes(name).bytes(code);
+            })
+        }
+        Item::ModuleAux { id, raw, .. } => {
+            let name = id.name();
+            t.row(Table::Meta, 0, |r| {
+                r.text(file)
+                    .text("module_aux")
+                    .bytes(Str::Bytes(name.as_bytes()))
+                    .raw(raw);
+            })
+        }
+        _ => Ok(()),
+    }
+    .map_err(RowError::Sink)
 }

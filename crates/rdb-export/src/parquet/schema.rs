@@ -18,25 +18,36 @@ use super::{ParquetSinkError, Result};
 /// apart.
 macro_rules! tables {
     ($($variant:ident = $name:literal => $columns:expr,)*) => {
+        /// A table of the export (Parquet files, Arrow batches): one kind of data.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub(super) enum Table {
-            $($variant,)*
+        #[non_exhaustive]
+        pub enum Table {
+            $(#[doc = concat!("`", $name, "`.")] $variant,)*
         }
 
         /// The tables, in the order they are listed in manifests.
         pub const TABLES: [&str; [$($name),*].len()] = [$($name),*];
 
         impl Table {
-            /// Every table, in declaration order.
-            pub(super) const ALL: [Table; [$($name),*].len()] = [$(Table::$variant),*];
+            /// Every table, in the order of [`TABLES`].
+            pub const ALL: [Table; [$($name),*].len()] = [$(Table::$variant),*];
 
-            pub(super) fn name(self) -> &'static str {
+            /// Its name, as in [`TABLES`].
+            pub fn name(self) -> &'static str {
                 match self {
                     $(Table::$variant => $name,)*
                 }
             }
 
-            pub(super) fn columns(self) -> &'static [(&'static str, Kind)] {
+            /// The table of this name, if there is one.
+            pub fn from_name(name: &str) -> Option<Table> {
+                match name {
+                    $($name => Some(Table::$variant),)*
+                    _ => None,
+                }
+            }
+
+            pub(crate) fn columns(self) -> &'static [(&'static str, Kind)] {
                 use Kind::*;
                 match self {
                     $(Table::$variant => $columns,)*
@@ -134,7 +145,7 @@ tables! {
 }
 
 #[derive(Clone, Copy)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     /// A byte string: `name` (UTF-8) and `name_raw` (binary).
     Bytes,
     Text,
@@ -169,7 +180,7 @@ fn payload(column: &str) -> bool {
 impl Table {
     /// The writer settings of this table's files: `base` with a dictionary only on the
     /// columns that repeat, and no statistics on payload columns.
-    pub(super) fn writer_properties(self, base: WriterPropertiesBuilder) -> WriterProperties {
+    pub(crate) fn writer_properties(self, base: WriterPropertiesBuilder) -> WriterProperties {
         let mut props = base.set_dictionary_enabled(false);
         for &(name, kind) in self.columns() {
             let raw = matches!(kind, Kind::Bytes).then(|| format!("{name}_raw"));
@@ -188,7 +199,7 @@ impl Table {
         props.build()
     }
 
-    pub(super) fn schema(self) -> SchemaRef {
+    pub(crate) fn schema(self) -> SchemaRef {
         let mut fields = Vec::new();
         for &(name, kind) in self.columns() {
             match kind {
@@ -210,7 +221,7 @@ impl Table {
     }
 }
 
-pub(super) enum Col {
+pub(crate) enum Col {
     Text(StringBuilder),
     Raw(BinaryBuilder),
     I64(Int64Builder),
@@ -219,14 +230,14 @@ pub(super) enum Col {
 }
 
 /// Column builders of one table, filled a row at a time.
-pub(super) struct Builder {
+pub(crate) struct Builder {
     cols: Vec<Col>,
-    pub(super) rows: usize,
-    pub(super) bytes: usize,
+    pub(crate) rows: usize,
+    pub(crate) bytes: usize,
 }
 
 impl Builder {
-    pub(super) fn new(table: Table) -> Self {
+    pub(crate) fn new(table: Table) -> Self {
         let mut cols = Vec::new();
         for &(_, kind) in table.columns() {
             match kind {
@@ -249,7 +260,7 @@ impl Builder {
         }
     }
 
-    pub(super) fn row(&mut self) -> Row<'_> {
+    pub(crate) fn row(&mut self) -> Row<'_> {
         self.rows += 1;
         Row {
             b: self,
@@ -258,7 +269,7 @@ impl Builder {
         }
     }
 
-    pub(super) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
+    pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch> {
         // Each builder starts the next batch with this batch's size: grown from nothing,
         // its buffers were copied at every doubling (memmove ~8 % of an export, `perf`).
         let rows = self.rows;
@@ -306,13 +317,13 @@ impl Builder {
 
 /// A byte string checked for UTF-8 once: a collection's key goes on each of its element
 /// rows, and checking it again for each cost 5 % of an export (`perf`).
-pub(super) struct Checked<'a> {
+pub(crate) struct Checked<'a> {
     raw: &'a [u8],
     text: Option<&'a str>,
 }
 
 impl<'a> Checked<'a> {
-    pub(super) fn new(raw: &'a [u8]) -> Self {
+    pub(crate) fn new(raw: &'a [u8]) -> Self {
         Checked {
             raw,
             text: std::str::from_utf8(raw).ok(),
@@ -321,7 +332,7 @@ impl<'a> Checked<'a> {
 }
 
 /// Appends one row's values, column by column, in the table's order.
-pub(super) struct Row<'a> {
+pub(crate) struct Row<'a> {
     b: &'a mut Builder,
     col: usize,
     /// False once a value went to a column of another kind (it was dropped).
@@ -330,7 +341,7 @@ pub(super) struct Row<'a> {
 
 impl Row<'_> {
     /// Whether every column got a value, each of its column's kind.
-    pub(super) fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.col == self.b.cols.len() && self.kinds_matched
     }
 
@@ -340,7 +351,7 @@ impl Row<'_> {
         c
     }
 
-    pub(super) fn bytes(&mut self, s: Str<'_>) -> &mut Self {
+    pub(crate) fn bytes(&mut self, s: Str<'_>) -> &mut Self {
         let mut digits = itoa::Buffer::new();
         let raw: &[u8] = match s {
             Str::Bytes(b) => b,
@@ -350,7 +361,7 @@ impl Row<'_> {
     }
 
     /// A byte string already checked for UTF-8.
-    pub(super) fn checked(&mut self, s: &Checked<'_>) -> &mut Self {
+    pub(crate) fn checked(&mut self, s: &Checked<'_>) -> &mut Self {
         self.b.bytes += s.raw.len() + 8;
         if let Col::Text(t) = self.next() {
             t.append_option(s.text);
@@ -369,7 +380,7 @@ impl Row<'_> {
         self
     }
 
-    pub(super) fn raw(&mut self, bytes: &[u8]) -> &mut Self {
+    pub(crate) fn raw(&mut self, bytes: &[u8]) -> &mut Self {
         // Binary payloads (module values) always go to the raw column.
         self.b.bytes += bytes.len() + 8;
         if let Col::Text(t) = self.next() {
@@ -385,7 +396,7 @@ impl Row<'_> {
         self
     }
 
-    pub(super) fn text(&mut self, s: &str) -> &mut Self {
+    pub(crate) fn text(&mut self, s: &str) -> &mut Self {
         self.b.bytes += s.len() + 4;
         if let Col::Text(t) = self.next() {
             t.append_value(s);
@@ -395,7 +406,7 @@ impl Row<'_> {
         self
     }
 
-    pub(super) fn i64(&mut self, v: Option<i64>) -> &mut Self {
+    pub(crate) fn i64(&mut self, v: Option<i64>) -> &mut Self {
         self.b.bytes += 8;
         if let Col::I64(c) = self.next() {
             c.append_option(v);
@@ -405,7 +416,7 @@ impl Row<'_> {
         self
     }
 
-    pub(super) fn f64(&mut self, v: f64) -> &mut Self {
+    pub(crate) fn f64(&mut self, v: f64) -> &mut Self {
         self.b.bytes += 8;
         if let Col::F64(c) = self.next() {
             c.append_value(v);
@@ -415,7 +426,7 @@ impl Row<'_> {
         self
     }
 
-    pub(super) fn time(&mut self, v: Option<i64>) -> &mut Self {
+    pub(crate) fn time(&mut self, v: Option<i64>) -> &mut Self {
         self.b.bytes += 8;
         if let Col::Time(c) = self.next() {
             c.append_option(v);
@@ -426,13 +437,13 @@ impl Row<'_> {
     }
 }
 
-pub(super) fn id_parts(id: StreamId) -> (Option<i64>, Option<i64>) {
+pub(crate) fn id_parts(id: StreamId) -> (Option<i64>, Option<i64>) {
     (Some(id.ms as i64), Some(id.seq as i64))
 }
 
 impl Row<'_> {
     /// A null byte string (both columns null).
-    pub(super) fn i64_null_bytes(&mut self) -> &mut Self {
+    pub(crate) fn i64_null_bytes(&mut self) -> &mut Self {
         if let Col::Text(t) = self.next() {
             t.append_null();
         } else {

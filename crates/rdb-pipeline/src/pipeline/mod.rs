@@ -14,7 +14,9 @@ use rdb_format::{Checksum, DecoderOptions, DumpFile, Eof, Item, Record, Scratch,
 
 use crate::filter::Filter;
 
+mod cut;
 mod run;
+pub use cut::{cut, ChunkRange};
 use run::{run_dumps, run_inner};
 
 /// Errors of a pipeline run.

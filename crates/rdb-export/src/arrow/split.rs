@@ -1,0 +1,136 @@
+//! Plans: dumps cut into record-aligned byte ranges that separate workers read on their own.
+
+use std::path::{Path, PathBuf};
+
+use rdb_format::DumpFile;
+use rdb_pipeline::pipeline::{cut, PipelineError, PipelineOptions};
+use serde_json::{json, Value};
+
+/// Bytes of a split that [`plan`] callers may want: the Parquet export's chunk size, so a
+/// plan's splits are the chunks (and part names) of `rdb-convert --format parquet`.
+pub const SPLIT_BYTES: u64 = 32 << 20;
+
+/// A record-aligned byte range of one dump: all a worker needs to read its rows
+/// ([`super::read_split`]). Sent to other processes as JSON ([`Split::to_json`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Split {
+    /// The dump.
+    pub path: PathBuf,
+    /// The dump's position in the planned list (names its part files).
+    pub input: usize,
+    /// Split number within the dump, from 0.
+    pub chunk: u64,
+    /// First byte.
+    pub start: u64,
+    /// Past the last byte.
+    pub end: u64,
+    /// Database selected at `start`.
+    pub db: u64,
+    /// The dump's size when planned: a dump of another size is another dump.
+    pub size: u64,
+}
+
+/// A split that could not be read back from JSON.
+#[derive(Debug, thiserror::Error)]
+#[error("not a split: {0}")]
+pub struct SplitError(String);
+
+impl Split {
+    /// The split as a JSON object (`path` must be UTF-8: [`plan`] checks it).
+    pub fn to_json(&self) -> String {
+        json!({
+            "path": self.path.to_string_lossy(),
+            "input": self.input,
+            "chunk": self.chunk,
+            "start": self.start,
+            "end": self.end,
+            "db": self.db,
+            "size": self.size,
+        })
+        .to_string()
+    }
+
+    /// The split of [`Split::to_json`]'s text.
+    pub fn from_json(text: &str) -> Result<Split, SplitError> {
+        let v: Value = serde_json::from_str(text).map_err(|e| SplitError(e.to_string()))?;
+        let number = |name: &str| {
+            v.get(name)
+                .and_then(Value::as_u64)
+                .ok_or_else(|| SplitError(format!("no number {name:?}")))
+        };
+        let path = v
+            .get("path")
+            .and_then(Value::as_str)
+            .ok_or_else(|| SplitError("no string \"path\"".into()))?;
+        let split = Split {
+            path: path.into(),
+            input: usize::try_from(number("input")?)
+                .map_err(|_| SplitError("\"input\" too big".into()))?,
+            chunk: number("chunk")?,
+            start: number("start")?,
+            end: number("end")?,
+            db: number("db")?,
+            size: number("size")?,
+        };
+        if split.start > split.end || split.end > split.size {
+            return Err(SplitError(format!(
+                "bytes {}..{} of a {}-byte dump",
+                split.start, split.end, split.size
+            )));
+        }
+        Ok(split)
+    }
+}
+
+/// Cuts `files` into splits of about `options.chunk_bytes` (the pipeline's chunks: the
+/// scan that skips values, no value decoded), in order: each file's splits, file by file.
+/// Reading every split gives every row of the dumps once ([`super::read`]'s batches, in
+/// the same order). The checksum is not verified (each split is read alone).
+pub fn plan(files: &[PathBuf], options: &PipelineOptions) -> Result<Vec<Split>, PipelineError> {
+    let mut splits = Vec::new();
+    for (input, path) in files.iter().enumerate() {
+        let open_error = |error| PipelineError::Open {
+            path: path.clone(),
+            error,
+        };
+        if path.to_str().is_none() {
+            return Err(open_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a split's path must be UTF-8",
+            )));
+        }
+        let dump = DumpFile::open(path).map_err(open_error)?;
+        let size = dump.data().len() as u64;
+        let (_, chunks) = cut(dump.data(), options.decoder, options.chunk_bytes)
+            .map_err(|error| decode_error(&dump, path, error))?;
+        dump.verify().map_err(open_error)?;
+        splits.extend(chunks.into_iter().map(|c| Split {
+            path: path.clone(),
+            input,
+            chunk: c.index,
+            start: c.start,
+            end: c.end,
+            db: c.db,
+            size,
+        }));
+    }
+    Ok(splits)
+}
+
+/// A decoding error, or the cut of the file that caused it.
+pub(super) fn decode_error(
+    dump: &DumpFile,
+    path: &Path,
+    error: rdb_format::Error,
+) -> PipelineError {
+    match dump.verify() {
+        Err(error) => PipelineError::Open {
+            path: path.to_path_buf(),
+            error,
+        },
+        Ok(()) => PipelineError::Decode {
+            path: path.to_path_buf(),
+            error,
+        },
+    }
+}

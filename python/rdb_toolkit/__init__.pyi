@@ -1,0 +1,42 @@
+import os
+from typing import Iterable, Optional, Sequence, Union
+
+import pyarrow as pa
+
+Source = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
+
+TABLES: list[str]
+SPLIT_BYTES: int
+
+class RdbError(Exception):
+    """A dump could not be read: the message names the file and the byte offset."""
+
+class Split:
+    """A record-aligned byte range of one dump, read on its own by ``read_split``."""
+    path: str
+    input: int
+    chunk: int
+    start: int
+    end: int
+    @staticmethod
+    def from_json(text: str) -> "Split": ...
+    def to_json(self) -> str: ...
+
+def read(
+    source: Source,
+    table: str = "keys",
+    *,
+    db: Optional[Union[int, Iterable[int]]] = None,
+    key: Optional[str] = None,
+    type: Optional[Union[str, Iterable[str]]] = None,
+) -> pa.RecordBatchReader: ...
+def plan(source: Source, split_bytes: int = ...) -> list[Split]: ...
+def read_split(
+    split: Split,
+    table: str = "keys",
+    *,
+    db: Optional[Union[int, Iterable[int]]] = None,
+    key: Optional[str] = None,
+    type: Optional[Union[str, Iterable[str]]] = None,
+) -> pa.RecordBatchReader: ...
+def info(source: Source) -> dict: ...
