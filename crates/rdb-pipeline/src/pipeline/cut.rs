@@ -142,7 +142,14 @@ mod tests {
                     chunk_bytes,
                     ..PipelineOptions::default()
                 };
-                if run(std::slice::from_ref(dump), &options, &sink, &Progress::default()).is_err() {
+                if run(
+                    std::slice::from_ref(dump),
+                    &options,
+                    &sink,
+                    &Progress::default(),
+                )
+                .is_err()
+                {
                     continue;
                 }
                 assert_eq!(cut, sink.0.into_inner().unwrap(), "{}", dump.display());
