@@ -63,12 +63,13 @@ pub struct ConvertArgs {
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
-    /// The table --format arrow writes: keys, strings, lists, sets, zsets, hashes, streams,
-    /// stream_meta, stream_groups, stream_pending, stream_consumers, stream_idmp, modules, meta.
-    #[arg(long, value_name = "NAME", default_value = "keys",
+    /// The table --format arrow writes (default keys): keys, strings, lists, sets, zsets,
+    /// hashes, streams, stream_meta, stream_groups, stream_pending, stream_consumers,
+    /// stream_idmp, modules, meta.
+    #[arg(long, value_name = "NAME",
           value_parser = clap::builder::PossibleValuesParser::new(rdb_export::parquet::TABLES),
           hide_possible_values = true)]
-    pub table: String,
+    pub table: Option<String>,
 
     /// Parquet column compression.
     #[arg(long, value_enum, default_value_t = CompressionArg::Zstd)]
@@ -159,6 +160,15 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
         Some(p) if s3::is_s3(p) => Some(s3::parse_url(p)?),
         _ => None,
     };
+    if args.table.is_some() && args.format != Format::Arrow {
+        // Silently ignored, it would look like a filter that did nothing.
+        return Err(UsageError(
+            "--table chooses the table of --format arrow; other formats write every table \
+             (parquet) or every key"
+                .into(),
+        )
+        .into());
+    }
     match (args.format, s3_output) {
         (Format::Json, None) => match &args.output {
             None => convert_json(args, crate::output::stdout()),

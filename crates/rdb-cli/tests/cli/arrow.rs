@@ -207,3 +207,15 @@ fn an_unknown_table_is_a_usage_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn table_without_arrow_is_a_usage_error() {
+    // Ignored, it would read like a filter that did nothing.
+    for format in ["json", "keys"] {
+        let out = convert(&sample(), &["--format", format, "--table", "strings"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{format}: {stderr}");
+        assert!(stderr.contains("--format arrow"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}

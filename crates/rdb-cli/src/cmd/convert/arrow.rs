@@ -24,8 +24,9 @@ pub fn convert_arrow_to_stdout(args: &ConvertArgs) -> Result<()> {
 
 /// Writes the stream of `--table` into `out`.
 pub fn convert_arrow<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
-    let table = Table::from_name(&args.table)
-        .ok_or_else(|| UsageError(format!("--table {}: no such table", args.table)))?;
+    let name = args.table.as_deref().unwrap_or("keys");
+    let table = Table::from_name(name)
+        .ok_or_else(|| UsageError(format!("--table {name}: no such table")))?;
     let options = pipeline_options(args, 4 << 20)?;
     let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
     let sink = IpcStreamSink::new(out, table, ArrowOptions::default())?;

@@ -22,7 +22,8 @@ pub fn json_to_s3(
 ) -> Result<()> {
     if url.target != Target::Object {
         return Err(crate::UsageError(format!(
-            "--output {url}: JSON goes to one object; give its key (s3://bucket/path/out.json)"
+            "--output {url}: this format goes to one object; give its key \
+             (s3://bucket/path/out.json)"
         ))
         .into());
     }
