@@ -83,7 +83,7 @@ fn fill_key(con: &mut redis::Connection, i: usize, reverse: bool) {
         4 => cmd(con, &["RPUSH", &key, "a", "b", "c"]),
         _ => cmd(con, &["SADD", &key, "1", "2", "3"]),
     }
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         cmd(con, &["PEXPIREAT", &key, &EXPIRE_AT.to_string()]);
     }
 }

@@ -165,7 +165,7 @@ impl Reader {
                 st.summary.records += 1;
                 let at: Pos = (fi, record.offset);
                 st.summary.cursor = at;
-                if st.summary.records % 64 == 0 {
+                if st.summary.records.is_multiple_of(64) {
                     now = now_ms();
                     if last_report.elapsed() >= Duration::from_millis(200) {
                         last_report = Instant::now();

@@ -19,7 +19,7 @@ impl Style {
         x
     }
     pub(super) fn one_in(&mut self, n: u64) -> bool {
-        self.next() % n == 0
+        self.next().is_multiple_of(n)
     }
     pub(super) fn form(&mut self) -> LenForm {
         match self.next() % 24 {
@@ -101,7 +101,7 @@ impl Style {
 /// Per-element width hint, mostly minimal.
 pub(super) fn width_of(seed: u64, i: usize) -> u8 {
     let x = seed.rotate_left((i % 61) as u32) ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    if x % 5 == 0 {
+    if x.is_multiple_of(5) {
         ((x >> 8) % 6) as u8
     } else {
         0
