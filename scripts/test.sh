@@ -31,5 +31,7 @@ bash fuzz/run-ci.sh
 step "python package: pip install ./python into the test venv, then pytest python/tests"
 PYVENV="${RDB_TEST_DEPS:-.test-deps}/pyvenv"
 "$PYVENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./python
-cargo build -p rdb-cli --locked
+# The binary `cargo test --workspace` built for the CLI tests (building it again with -p
+# rdb-cli's own feature set recompiled half the workspace: 5 min of CI).
+[ -x target/debug/rdb-convert ] || cargo build -p rdb-cli --locked
 RDB_CONVERT="$PWD/target/debug/rdb-convert" "$PYVENV/bin/python" -m pytest -q python/tests
