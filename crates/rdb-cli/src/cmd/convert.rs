@@ -11,7 +11,7 @@ use rdb_export::export::{self, Export, Status};
 use rdb_export::json::{JsonOptions, JsonSink};
 use rdb_export::parquet::{Compression, ParquetOptions, ParquetSink};
 use rdb_format::DecoderOptions;
-use rdb_pipeline::pipeline::{self, PipelineError, PipelineOptions, Progress};
+use rdb_pipeline::pipeline::{self, FileSummary, PipelineError, PipelineOptions, Progress, Sink};
 use serde_json::json;
 
 use super::warn_about;
@@ -229,14 +229,32 @@ pub(super) fn show_progress(args: &ConvertArgs) -> Mode {
 }
 
 fn convert_json<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
+    let (sink, summaries) = run_streamed(args, || {
+        Ok(JsonSink::new(
+            out,
+            JsonOptions {
+                with_meta: args.with_meta,
+            },
+        ))
+    })?;
+    sink.finish().context("writing output")?;
+    for s in &summaries {
+        warn_about(s);
+    }
+    Ok(())
+}
+
+/// The run of the formats that stream into one output (JSON, keys, Arrow, RESP): inputs
+/// resolved, then the sink made (so nothing is written when an input is missing), the
+/// dumps run through it with progress as asked. The caller finishes the sink's output, then
+/// warns with the summaries.
+pub(super) fn run_streamed<S: Sink>(
+    args: &ConvertArgs,
+    make_sink: impl FnOnce() -> Result<S>,
+) -> Result<(S, Vec<FileSummary>)> {
     let options = pipeline_options(args, 4 << 20)?;
     let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
-    let sink = JsonSink::new(
-        out,
-        JsonOptions {
-            with_meta: args.with_meta,
-        },
-    );
+    let sink = make_sink()?;
     let progress = Progress::default();
     let summaries = with_reporter(
         &progress,
@@ -244,11 +262,7 @@ fn convert_json<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
         |_| {},
         || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
     )?;
-    sink.finish().context("writing output")?;
-    for s in &summaries {
-        warn_about(s);
-    }
-    Ok(())
+    Ok((sink, summaries))
 }
 
 /// Exports into `dir`; `shown` is where the user asked for it (`dir`, or an `s3://` URL

@@ -4,11 +4,9 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 use rdb_export::arrow::{ArrowOptions, IpcStreamSink, Table};
-use rdb_pipeline::pipeline::{self, Progress};
 
-use super::{pipeline_options, show_progress, with_reporter, ConvertArgs};
+use super::{run_streamed, ConvertArgs};
 use crate::cmd::warn_about;
-use crate::inputs::ResolvedInputs;
 use crate::UsageError;
 
 /// The stream on stdout, unless stdout is a terminal (binary data would garble it).
@@ -27,16 +25,9 @@ pub fn convert_arrow<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> 
     let name = args.table.as_deref().unwrap_or("keys");
     let table = Table::from_name(name)
         .ok_or_else(|| UsageError(format!("--table {name}: no such table")))?;
-    let options = pipeline_options(args, 4 << 20)?;
-    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
-    let sink = IpcStreamSink::new(out, table, ArrowOptions::default())?;
-    let progress = Progress::default();
-    let summaries = with_reporter(
-        &progress,
-        show_progress(args),
-        |_| {},
-        || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
-    )?;
+    let (sink, summaries) = run_streamed(args, || {
+        Ok(IpcStreamSink::new(out, table, ArrowOptions::default())?)
+    })?;
     sink.finish()
         .context("writing output")?
         .flush()

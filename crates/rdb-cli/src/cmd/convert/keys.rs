@@ -3,12 +3,10 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use rdb_pipeline::pipeline::{self, Progress};
 use rdb_report::keys::{KeysFormat, KeysSink};
 
-use super::{pipeline_options, s3_output, show_progress, with_reporter, ConvertArgs, Format};
+use super::{run_streamed, s3_output, ConvertArgs, Format};
 use crate::cmd::warn_about;
-use crate::inputs::ResolvedInputs;
 use crate::output::write_atomically;
 
 /// Lists the keys on stdout, into a file or into one S3 object (`url`).
@@ -30,16 +28,9 @@ pub fn run(args: &ConvertArgs, url: Option<rdb_s3::S3Url>) -> Result<()> {
 }
 
 fn convert_keys<W: Write + Send>(args: &ConvertArgs, format: KeysFormat, out: W) -> Result<()> {
-    let options = pipeline_options(args, 4 << 20)?;
-    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
-    let sink = KeysSink::new(out, format).context("writing output")?;
-    let progress = Progress::default();
-    let summaries = with_reporter(
-        &progress,
-        show_progress(args),
-        |_| {},
-        || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
-    )?;
+    let (sink, summaries) = run_streamed(args, || {
+        KeysSink::new(out, format).context("writing output")
+    })?;
     sink.finish().context("writing output")?;
     for s in &summaries {
         warn_about(s);

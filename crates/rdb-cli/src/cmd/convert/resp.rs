@@ -7,12 +7,10 @@ use clap::{Args, ValueEnum};
 use rdb_cluster::resp::{Expiry, RespMode, RespOptions, RespSink};
 use rdb_cluster::OnUnsupported;
 use rdb_format::Version;
-use rdb_pipeline::pipeline::{self, Progress};
 
-use super::{pipeline_options, show_progress, with_reporter, ConvertArgs};
+use super::{run_streamed, ConvertArgs};
 use crate::args::rdb_output::parse_version;
 use crate::cmd::warn_about;
-use crate::inputs::ResolvedInputs;
 
 /// Flags of `--format resp`.
 #[derive(Args, Debug, Clone)]
@@ -92,16 +90,7 @@ impl RespArgs {
 
 /// Writes the RESP commands of `args.files` into `out`.
 pub fn convert_resp<W: Write + Send>(args: &ConvertArgs, out: W) -> Result<()> {
-    let options = pipeline_options(args, 4 << 20)?;
-    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
-    let sink = RespSink::new(out, args.resp.to_options());
-    let progress = Progress::default();
-    let summaries = with_reporter(
-        &progress,
-        show_progress(args),
-        |_| {},
-        || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
-    )?;
+    let (sink, summaries) = run_streamed(args, || Ok(RespSink::new(out, args.resp.to_options())))?;
     let report = sink.report();
     sink.finish().context("writing output")?;
     for s in &summaries {
