@@ -4,9 +4,13 @@
 use crate::consts::{QUICKLIST_NODE_CONTAINER_PACKED, QUICKLIST_NODE_CONTAINER_PLAIN};
 use crate::decoder::Record;
 use crate::error::{Error, ErrorKind, Result};
+use crate::read::intset::{intset_count, INTSET_HEADER_SIZE};
+use crate::read::listpack::{listpack_count, LISTPACK_HEADER_SIZE};
+use crate::read::lzf;
 use crate::read::module::ModuleId;
 use crate::read::stream::StreamId;
 use crate::read::string::{RdbString, Scratch, Str};
+use crate::read::ziplist::{ziplist_count, ZIPLIST_HEADER_SIZE};
 use crate::read::{finish, length, rdb_string, take_len, Origin};
 use crate::value::Encoding;
 
@@ -112,6 +116,66 @@ impl Blob<'_> {
     /// Absolute offset of the first byte after the blob.
     pub fn end_offset(&self) -> u64 {
         self.offset + self.stored_len
+    }
+}
+
+impl Blob<'_> {
+    /// The entry count its header declares, reading only the header (an LZF-compressed blob
+    /// has just its first bytes decompressed): intset members, listpack or ziplist entries
+    /// (`None` when the count saturated at 65535 and only a walk would tell), 1 for a plain
+    /// node, `None` for a zipmap. The header's size fields are checked against the blob's
+    /// length; the entries themselves are not read, so this proves nothing about them.
+    pub fn declared_entries(&self) -> Result<Option<u64>> {
+        let (context, size) = match self.container {
+            Container::Plain => return Ok(Some(1)),
+            Container::Zipmap => return Ok(None),
+            Container::Intset => ("intset header", INTSET_HEADER_SIZE),
+            Container::Ziplist => ("ziplist header", ZIPLIST_HEADER_SIZE),
+            Container::Listpack => ("listpack header", LISTPACK_HEADER_SIZE),
+        };
+        let blob_len = self.data.len();
+        let mut buf = [0u8; 16];
+        let head: &[u8] = match self.data {
+            RdbString::Raw(bytes) => bytes,
+            RdbString::Lzf { compressed, .. } => {
+                let head = &mut buf[..size.min(blob_len as usize)];
+                lzf::decompress_prefix(compressed, head).map_err(|e| {
+                    Error::new(
+                        self.offset,
+                        "LZF string",
+                        ErrorKind::Invalid(e.to_string().into()),
+                    )
+                })?;
+                head
+            }
+            RdbString::Int(_) => {
+                return Err(Error::new(
+                    self.offset,
+                    context,
+                    ErrorKind::Invalid("an integer where a container was expected".into()),
+                ))
+            }
+        };
+        let invalid =
+            |msg: String| Error::new(self.offset, context, ErrorKind::Invalid(msg.into()));
+        let count = match self.container {
+            Container::Intset => intset_count(head, blob_len).map_err(invalid)?.0,
+            Container::Ziplist => {
+                let n = ziplist_count(head, blob_len).map_err(invalid)?;
+                if n == u16::MAX {
+                    return Ok(None);
+                }
+                u64::from(n)
+            }
+            _ => {
+                let n = listpack_count(head, blob_len).map_err(invalid)?;
+                if n == u16::MAX {
+                    return Ok(None);
+                }
+                u64::from(n)
+            }
+        };
+        Ok(Some(count))
     }
 }
 
@@ -394,5 +458,74 @@ mod tests {
         );
         let r = record(Encoding::Set, b"\x00");
         assert_eq!(r.layout(&s).unwrap(), Layout::Elements);
+    }
+
+    fn blob(container: Container, data: RdbString<'_>) -> Blob<'_> {
+        Blob {
+            container,
+            data,
+            min_expire_ms: None,
+            offset: 40,
+            stored_len: 0,
+        }
+    }
+
+    #[test]
+    fn declared_entries_read_only_the_header() {
+        let lp: &[u8] = b"\x0d\x00\x00\x00\x02\x00\x81a\x02\x81b\x02\xff";
+        assert_eq!(
+            blob(Container::Listpack, RdbString::Raw(lp)).declared_entries(),
+            Ok(Some(2))
+        );
+        // The same listpack LZF-compressed as one literal run, with a corrupt tail that only
+        // a full decompression would see.
+        let mut lzf = vec![12u8];
+        lzf.extend_from_slice(lp);
+        lzf.extend_from_slice(b"\x20\xff");
+        let packed = RdbString::Lzf {
+            compressed: &lzf,
+            len: 13,
+            offset: 41,
+        };
+        assert_eq!(
+            blob(Container::Listpack, packed).declared_entries(),
+            Ok(Some(2))
+        );
+
+        let wrong_total = RdbString::Lzf {
+            compressed: &lzf,
+            len: 14,
+            offset: 41,
+        };
+        let e = blob(Container::Listpack, wrong_total)
+            .declared_entries()
+            .unwrap_err();
+        assert_eq!((e.offset, e.context), (40, "listpack header"));
+
+        let intset: &[u8] = b"\x02\x00\x00\x00\x02\x00\x00\x00\x01\x00\x02\x00";
+        assert_eq!(
+            blob(Container::Intset, RdbString::Raw(intset)).declared_entries(),
+            Ok(Some(2))
+        );
+        assert!(blob(Container::Intset, RdbString::Raw(&intset[..10]))
+            .declared_entries()
+            .is_err());
+
+        // A ziplist whose count saturated: only a walk would tell.
+        let zl: &[u8] = b"\x0b\x00\x00\x00\x0a\x00\x00\x00\xff\xff\xff";
+        assert_eq!(
+            blob(Container::Ziplist, RdbString::Raw(zl)).declared_entries(),
+            Ok(None)
+        );
+        assert_eq!(
+            blob(Container::Plain, RdbString::Raw(b"x")).declared_entries(),
+            Ok(Some(1))
+        );
+        assert!(blob(Container::Listpack, RdbString::Raw(b"\x06"))
+            .declared_entries()
+            .is_err());
+        assert!(blob(Container::Listpack, RdbString::Int(5))
+            .declared_entries()
+            .is_err());
     }
 }

@@ -49,31 +49,37 @@ impl<'b> Iterator for Intset<'b> {
 
 /// The members' bytes (exactly `length × encoding`) and the width.
 pub(crate) fn intset_header(blob: &[u8]) -> PResult<'_, usize> {
-    let Some(h) = blob.first_chunk::<8>() else {
-        return invalid(
-            blob,
-            "intset header",
-            format!("blob of {} bytes is too short", blob.len()),
-        );
+    match intset_count(blob, blob.len() as u64) {
+        Ok((_, width)) => Ok((&blob[INTSET_HEADER_SIZE..], width)),
+        Err(msg) => invalid(blob, "intset header", msg),
+    }
+}
+
+/// The member count and width, from the blob's first bytes (`head`, at least the header or
+/// the whole blob) and its length, which the members must fill exactly.
+pub(crate) fn intset_count(
+    head: &[u8],
+    blob_len: u64,
+) -> std::result::Result<(u64, usize), String> {
+    let Some(h) = head.first_chunk::<INTSET_HEADER_SIZE>() else {
+        return Err(format!("blob of {blob_len} bytes is too short"));
     };
     let width = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
     if !matches!(width, 2 | 4 | 8) {
-        return invalid(blob, "intset header", format!("invalid encoding {width}"));
+        return Err(format!("invalid encoding {width}"));
     }
     let len = u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]));
-    let body = &blob[8..];
-    if len * u64::from(width) != body.len() as u64 {
-        return invalid(
-            blob,
-            "intset header",
-            format!(
-                "{len} members of {width} bytes do not fill the {}-byte body",
-                body.len()
-            ),
-        );
+    let body = blob_len.saturating_sub(INTSET_HEADER_SIZE as u64);
+    if len * u64::from(width) != body {
+        return Err(format!(
+            "{len} members of {width} bytes do not fill the {body}-byte body"
+        ));
     }
-    Ok((body, width as usize))
+    Ok((len, width as usize))
 }
+
+/// Bytes [`intset_count`] needs.
+pub(crate) const INTSET_HEADER_SIZE: usize = 8;
 
 #[cfg(test)]
 mod tests {

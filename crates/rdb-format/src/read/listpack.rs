@@ -137,24 +137,27 @@ impl<'b> Iterator for Listpack<'b> {
 
 /// `total_bytes` (must equal the blob's length) and `num_elements`.
 pub(crate) fn listpack_header(blob: &[u8]) -> PResult<'_, u16> {
-    let Some(header) = blob.first_chunk::<HEADER_SIZE>() else {
-        return invalid(
-            blob,
-            "listpack header",
-            format!("blob of {} bytes is too short", blob.len()),
-        );
+    match listpack_count(blob, blob.len() as u64) {
+        Ok(count) => Ok((&blob[HEADER_SIZE..], count)),
+        Err(msg) => invalid(blob, "listpack header", msg),
+    }
+}
+
+/// The header's entry count (65535: unknown), from the blob's first bytes (`head`, at least
+/// the header or the whole blob) and its length, which `total_bytes` must equal.
+pub(crate) fn listpack_count(head: &[u8], blob_len: u64) -> std::result::Result<u16, String> {
+    let Some(header) = head.first_chunk::<HEADER_SIZE>() else {
+        return Err(format!("blob of {blob_len} bytes is too short"));
     };
     let total = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-    if total as usize != blob.len() {
-        return invalid(
-            blob,
-            "listpack header",
-            format!("total_bytes {total} but blob is {} bytes", blob.len()),
-        );
+    if u64::from(total) != blob_len {
+        return Err(format!("total_bytes {total} but blob is {blob_len} bytes"));
     }
-    let count = u16::from_le_bytes([header[4], header[5]]);
-    Ok((&blob[HEADER_SIZE..], count))
+    Ok(u16::from_le_bytes([header[4], header[5]]))
 }
+
+/// Bytes [`listpack_count`] needs.
+pub(crate) const LISTPACK_HEADER_SIZE: usize = HEADER_SIZE;
 
 /// Size of the backlen that follows an entry of `len` bytes (encoding + data).
 #[inline]

@@ -186,6 +186,55 @@ pub fn decompress(input: &[u8], out: &mut [u8]) -> Result<(), LzfError> {
     Ok(())
 }
 
+/// Decompresses only the first `out.len()` bytes of `input`: enough to read a container's
+/// header without paying for its body. The rest of `input` is not looked at, so this proves
+/// nothing about it; errors are those met before `out` is full ([`LzfError::Short`] when the
+/// data ends first).
+pub fn decompress_prefix(input: &[u8], out: &mut [u8]) -> Result<(), LzfError> {
+    let mut ip = 0usize;
+    let mut op = 0usize;
+    while op < out.len() {
+        let Some(&ctrl) = input.get(ip) else {
+            return Err(LzfError::Short {
+                produced: op,
+                expected: out.len(),
+            });
+        };
+        let start = ip;
+        let ctrl = ctrl as usize;
+        ip += 1;
+        if ctrl < 32 {
+            let run = ctrl + 1;
+            let src = input
+                .get(ip..ip + run)
+                .ok_or(LzfError::Truncated { at: start })?;
+            let take = run.min(out.len() - op);
+            out[op..op + take].copy_from_slice(&src[..take]);
+            ip += run;
+            op += take;
+        } else {
+            let mut len = ctrl >> 5;
+            if len == 7 {
+                len += *input.get(ip).ok_or(LzfError::Truncated { at: start })? as usize;
+                ip += 1;
+            }
+            len += 2;
+            let low = *input.get(ip).ok_or(LzfError::Truncated { at: start })? as usize;
+            ip += 1;
+            let back = ((ctrl & 0x1F) << 8) + low + 1;
+            if back > op {
+                return Err(LzfError::BadReference { at: start });
+            }
+            // Byte by byte: the reference may overlap what it writes.
+            for _ in 0..len.min(out.len() - op) {
+                out[op] = out[op - back];
+                op += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +323,13 @@ mod tests {
             decompress(&data, &mut out).unwrap();
             assert_eq!(out, expected);
             assert_eq!(validate(&data, produced), Ok(()));
+            // Any prefix decodes to the same bytes, looking only at the data it needs.
+            for n in [0, 1, 6, 10, produced / 2, produced] {
+                let n = n.min(produced);
+                let mut head = vec![0u8; n];
+                decompress_prefix(&data, &mut head).unwrap();
+                assert_eq!(head, expected[..n]);
+            }
             // Declared too short or too long: an error, never a wrong success, and the same
             // error from the check that runs before allocating.
             if produced > 0 {
@@ -311,6 +367,26 @@ mod tests {
         ] {
             assert_eq!(validate(data, 4), Err(want), "{data:?}");
         }
+        let mut head = [0u8; 4];
+        for (data, want) in [
+            (&[0x03, b'a'][..], LzfError::Truncated { at: 0 }),
+            (&[0x20, 0x00], LzfError::BadReference { at: 0 }),
+            (
+                &[0x01, 1, 2],
+                LzfError::Short {
+                    produced: 2,
+                    expected: 4,
+                },
+            ),
+            (&[0x00, 1, 0xE0], LzfError::Truncated { at: 2 }),
+        ] {
+            assert_eq!(decompress_prefix(data, &mut head), Err(want), "{data:?}");
+        }
+        // What lies past the prefix is not read: a bad tail goes unseen.
+        assert_eq!(
+            decompress_prefix(&[0x03, 1, 2, 3, 4, 0x20, 0xFF], &mut head),
+            Ok(())
+        );
         let mut out = vec![0u8; 4];
         assert_eq!(
             decompress(&[0x03, b'a'], &mut out),

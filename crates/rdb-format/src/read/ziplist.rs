@@ -91,31 +91,32 @@ impl<'b> Iterator for Ziplist<'b> {
 
 /// `zlbytes` (must equal the blob's length), `zltail` (must be inside it) and `zllen`.
 pub(crate) fn ziplist_header(blob: &[u8]) -> PResult<'_, u16> {
-    let Some(h) = blob.first_chunk::<HEADER_SIZE>() else {
-        return invalid(
-            blob,
-            "ziplist header",
-            format!("blob of {} bytes is too short", blob.len()),
-        );
+    match ziplist_count(blob, blob.len() as u64) {
+        Ok(count) => Ok((&blob[HEADER_SIZE..], count)),
+        Err(msg) => invalid(blob, "ziplist header", msg),
+    }
+}
+
+/// The header's entry count (65535: unknown), from the blob's first bytes (`head`, at least
+/// the header or the whole blob) and its length, which `zlbytes` must equal and `zltail`
+/// fall inside.
+pub(crate) fn ziplist_count(head: &[u8], blob_len: u64) -> std::result::Result<u16, String> {
+    let Some(h) = head.first_chunk::<HEADER_SIZE>() else {
+        return Err(format!("blob of {blob_len} bytes is too short"));
     };
     let bytes = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-    if bytes as usize != blob.len() {
-        return invalid(
-            blob,
-            "ziplist header",
-            format!("zlbytes {bytes} but blob is {} bytes", blob.len()),
-        );
+    if u64::from(bytes) != blob_len {
+        return Err(format!("zlbytes {bytes} but blob is {blob_len} bytes"));
     }
     let tail = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-    if tail as usize >= blob.len() {
-        return invalid(
-            blob,
-            "ziplist header",
-            format!("zltail {tail} outside the {}-byte blob", blob.len()),
-        );
+    if u64::from(tail) >= blob_len {
+        return Err(format!("zltail {tail} outside the {blob_len}-byte blob"));
     }
-    Ok((&blob[HEADER_SIZE..], u16::from_le_bytes([h[8], h[9]])))
+    Ok(u16::from_le_bytes([h[8], h[9]]))
 }
+
+/// Bytes [`ziplist_count`] needs.
+pub(crate) const ZIPLIST_HEADER_SIZE: usize = HEADER_SIZE;
 
 /// One ziplist entry: previous-entry length, encoding, data.
 ///
