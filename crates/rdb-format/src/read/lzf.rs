@@ -4,6 +4,7 @@
 //! back-reference is checked, and the output must come out exactly that long.
 
 use std::fmt;
+use std::ptr;
 
 /// Why LZF data could not be decompressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,76 +112,105 @@ pub fn validate(input: &[u8], len: usize) -> Result<(), LzfError> {
 }
 
 /// Decompresses `input` into `out`, which must be exactly the declared uncompressed length.
+///
+/// The hot loop of every LZF string, so it copies through raw pointers: each copy's range is
+/// checked against both buffers first (the checks the safe slices would repeat per byte), and
+/// the `lzf` fuzz target holds it to a plain byte-at-a-time reading of the format.
+#[allow(unsafe_code)]
 pub fn decompress(input: &[u8], out: &mut [u8]) -> Result<(), LzfError> {
+    let in_len = input.len();
+    let out_len = out.len();
+    let src = input.as_ptr();
+    let dst = out.as_mut_ptr();
     let mut ip = 0usize;
     let mut op = 0usize;
-    while ip < input.len() {
-        let ctrl = input[ip] as usize;
+    while ip < in_len {
+        // SAFETY: ip < in_len.
+        let ctrl = unsafe { *src.add(ip) } as usize;
+        let start = ip;
         ip += 1;
         if ctrl < 32 {
             let run = ctrl + 1;
-            if ip + 32 <= input.len() && op + 32 <= out.len() {
-                // Fixed-size copy (inlined, no memmove call); the bytes past `run` are
-                // overwritten by what follows or checked by the final length test.
-                out[op..op + 32].copy_from_slice(&input[ip..ip + 32]);
-            } else {
-                let src = input
-                    .get(ip..ip + run)
-                    .ok_or(LzfError::Truncated { at: ip - 1 })?;
-                let dst = out
-                    .get_mut(op..op + run)
-                    .ok_or(LzfError::Overflow { at: ip - 1 })?;
-                dst.copy_from_slice(src);
+            if op + run > out_len {
+                return Err(LzfError::Overflow { at: start });
             }
-            if op + run > out.len() {
-                return Err(LzfError::Overflow { at: ip - 1 });
+            if ip + run > in_len {
+                return Err(LzfError::Truncated { at: start });
             }
-            if ip + run > input.len() {
-                return Err(LzfError::Truncated { at: ip - 1 });
+            // SAFETY: both ranges checked just above (the 32-byte copy only when 32 bytes fit
+            // on both sides; the extra bytes are rewritten by what follows or refused by the
+            // final length check).
+            unsafe {
+                if ip + 32 <= in_len && op + 32 <= out_len {
+                    ptr::copy_nonoverlapping(src.add(ip), dst.add(op), 32);
+                } else {
+                    ptr::copy_nonoverlapping(src.add(ip), dst.add(op), run);
+                }
             }
             ip += run;
             op += run;
         } else {
-            let start = ip - 1;
             let mut len = ctrl >> 5;
-            if len == 7 {
-                len += *input.get(ip).ok_or(LzfError::Truncated { at: start })? as usize;
+            if ip + 2 > in_len {
+                // Not enough bytes for the longest form: the careful path.
+                if len == 7 {
+                    len += *input.get(ip).ok_or(LzfError::Truncated { at: start })? as usize;
+                    ip += 1;
+                }
+                if ip >= in_len {
+                    return Err(LzfError::Truncated { at: start });
+                }
+            } else if len == 7 {
+                // SAFETY: ip + 2 <= in_len.
+                len += unsafe { *src.add(ip) } as usize;
                 ip += 1;
+                if ip >= in_len {
+                    return Err(LzfError::Truncated { at: start });
+                }
             }
             len += 2;
-            let low = *input.get(ip).ok_or(LzfError::Truncated { at: start })? as usize;
+            // SAFETY: ip < in_len checked above.
+            let low = unsafe { *src.add(ip) } as usize;
             ip += 1;
             let back = ((ctrl & 0x1F) << 8) + low + 1;
             if back > op {
                 return Err(LzfError::BadReference { at: start });
             }
-            if op + len > out.len() {
+            if op + len > out_len {
                 return Err(LzfError::Overflow { at: start });
             }
             let from = op - back;
-            if back >= 8 && op + len + 8 <= out.len() {
-                // 8 bytes at a time: with the source at least 8 behind, each chunk reads only
-                // bytes already written, which is exactly LZ77's overlapping-copy meaning.
-                let mut i = 0;
-                while i < len {
-                    let mut chunk = [0u8; 8];
-                    chunk.copy_from_slice(&out[from + i..from + i + 8]);
-                    out[op + i..op + i + 8].copy_from_slice(&chunk);
-                    i += 8;
-                }
-            } else {
-                // Short distance (a repeated pattern) or the end of the output: byte by byte.
-                for i in 0..len {
-                    out[op + i] = out[from + i];
+            // SAFETY: from + len <= op + len <= out_len; the wide copies stay under out_len
+            // (checked) and read only bytes at least 8 (16) behind the write position, all
+            // already written: LZ77's overlapping-copy meaning.
+            unsafe {
+                if back >= 16 && op + len + 16 <= out_len {
+                    let mut i = 0;
+                    while i < len {
+                        let v = ptr::read_unaligned(dst.add(from + i) as *const [u8; 16]);
+                        ptr::write_unaligned(dst.add(op + i) as *mut [u8; 16], v);
+                        i += 16;
+                    }
+                } else if back >= 8 && op + len + 8 <= out_len {
+                    let mut i = 0;
+                    while i < len {
+                        let v = ptr::read_unaligned(dst.add(from + i) as *const u64);
+                        ptr::write_unaligned(dst.add(op + i) as *mut u64, v);
+                        i += 8;
+                    }
+                } else {
+                    for i in 0..len {
+                        *dst.add(op + i) = *dst.add(from + i);
+                    }
                 }
             }
             op += len;
         }
     }
-    if op != out.len() {
+    if op != out_len {
         return Err(LzfError::Short {
             produced: op,
-            expected: out.len(),
+            expected: out_len,
         });
     }
     Ok(())
