@@ -180,9 +180,12 @@ def fetch(part: Part, s3: dict) -> str:
         if not (os.path.isfile(final) and os.path.getsize(final) == part.size):
             bucket, key = parse_s3_url(part.url)
             tmp = f"{final}.{os.getpid()}.{threading.get_ident()}.tmp"
-            extra = {"IfMatch": part.etag} if part.etag else None
+            extra = {"IfMatch": part.etag} if part.etag else {}
             try:
-                client(s3).download_file(bucket, key, tmp, ExtraArgs=extra)
+                body = client(s3).get_object(Bucket=bucket, Key=key, **extra)["Body"]
+                with open(tmp, "wb") as f:
+                    for chunk in body.iter_chunks(8 << 20):
+                        f.write(chunk)
                 got = os.path.getsize(tmp)
                 if got != part.size:
                     raise OSError(f"{part.url}: fetched {got} bytes, listed {part.size}")
