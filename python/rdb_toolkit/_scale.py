@@ -8,7 +8,6 @@ them (it never downloads a dump): an object of ``size`` bytes becomes
 object once, plans it (the same plan on every worker) and reads the ``k``-th share of its
 splits. Together the parts read every row once.
 """
-import fnmatch
 import glob
 import hashlib
 import math
@@ -140,6 +139,8 @@ def list_objects(url: str, s3: dict):
         return [(url, int(h["ContentLength"]), h.get("ETag"))]
     is_glob = "*" in name or "?" in name
     prefix = (head + "/" if head else "") if is_glob else key
+    # The CLI's globs: `*` any run of characters, `?` one; nothing else is special.
+    pattern = re.compile(re.escape(name).replace(r"\*", ".*").replace(r"\?", "."), re.DOTALL)
     found = []
     for page in s3c.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for o in page.get("Contents", []):
@@ -147,7 +148,7 @@ def list_objects(url: str, s3: dict):
             if k.endswith("/"):
                 continue  # "directory" markers some tools create
             rest = k[len(prefix):]
-            if is_glob and ("/" in rest or not fnmatch.fnmatchcase(rest, name)):
+            if is_glob and ("/" in rest or not pattern.fullmatch(rest)):
                 continue
             found.append((k, int(o["Size"]), o.get("ETag")))
     if not found:
