@@ -18,15 +18,22 @@ Arrow schema (the Parquet export's columns, then ``db``); executors send Arrow b
 Options: ``table`` (default ``keys``), ``db`` (``"0,3"``), ``key`` (a Redis glob),
 ``type`` (``"hash,zset"``), ``split_bytes``, and for S3 ``endpoint_url``, ``region``,
 ``cache_dir``; credentials come from the usual ``AWS_*`` variables and profiles.
+
+With ``spark.sql.python.filterPushdown.enabled`` set, ``where`` conditions ``db = n``,
+``db IN (...)`` (every table) and ``type = 'hash'``, ``type IN (...)`` (``keys``) also
+skip the other keys while decoding; Spark still checks every condition itself.
 """
 import pyarrow as pa
-from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
+from pyspark.sql.datasource import DataSource, DataSourceReader, EqualTo, In, InputPartition
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from . import _native
 from ._scale import S3_OPTIONS, Part, empty_schema, parse_filters, plan_parts, read_part
 
 __all__ = ["RdbDataSource", "register"]
+
+# The `type` column's values, which the key filter takes as they are.
+_KEY_TYPES = ("string", "list", "set", "zset", "hash", "stream", "module")
 
 
 def register(spark) -> None:
@@ -71,6 +78,7 @@ class RdbReader(DataSourceReader):
         self.table = table
         self.split_bytes = int(options.get("split_bytes") or _native.SPLIT_BYTES)
         self.filters = parse_filters(options)
+        self.nothing = False  # pushed conditions that no key can meet
         self.s3 = {k: options[k] for k in S3_OPTIONS if options.get(k)}
         path = options.get("path") or options.get("paths")
         if not path:
@@ -78,11 +86,34 @@ class RdbReader(DataSourceReader):
         self.source = path
         self.arrow_schema = _spark_arrow_schema(empty_schema(table))
 
+    def pushFilters(self, filters):
+        for f in filters:
+            if isinstance(f, (EqualTo, In)):
+                values = list(f.value) if isinstance(f, In) else [f.value]
+                if f.attribute == ("db",) and self.table != "meta":
+                    if all(isinstance(v, int) and v >= 0 for v in values):
+                        self._narrow("db", values)
+                elif f.attribute == ("type",) and self.table == "keys":
+                    if all(v in _KEY_TYPES for v in values):
+                        self._narrow("type", values)
+            # Every filter stays Spark's to check too: pruning here only saves decoding.
+            yield f
+
+    def _narrow(self, name, values):
+        current = self.filters.get(name)
+        kept = [v for v in values if current is None or v in current]
+        if kept:
+            self.filters[name] = kept
+        else:
+            self.nothing = True
+
     def partitions(self):
         return [InputPartition(p) for p in plan_parts(self.source, self.split_bytes, self.s3)]
 
     def read(self, partition: InputPartition):
         part: Part = partition.value
+        if self.nothing:
+            return
         for batch in read_part(part, self.table, self.split_bytes, self.filters, self.s3):
             if batch.num_rows:
                 yield batch.cast(self.arrow_schema)

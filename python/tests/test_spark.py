@@ -20,9 +20,11 @@ def spark(s3_dumps):
         SparkSession.builder.master("local[2]")
         .appName("rdb_toolkit-test")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
+        .config("spark.sql.python.filterPushdown.enabled", "true")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
@@ -89,3 +91,27 @@ def test_filters_and_local_globs(spark, s3_dumps):
 def test_a_missing_object_fails_with_its_url(spark, s3_dumps):
     with pytest.raises(Exception, match="no object matches"):
         load(spark, s3_dumps, "keys", url=f"s3://{BUCKET}/none/").count()
+
+
+def test_pushed_conditions_keep_the_same_rows(spark, s3_dumps):
+    keys = load(spark, s3_dumps, "keys")
+    got = keys.where("db = 1 and type in ('string', 'hash')").count()
+    want = rdb_toolkit.read(s3_dumps.paths, "keys", db=1, type=["string", "hash"])
+    assert got == want.read_all().num_rows > 0
+    # Pushed db = 1 and the option db = 0 meet no key.
+    assert load(spark, s3_dumps, "keys", db="0").where("db = 1").count() == 0
+    hashes = load(spark, s3_dumps, "hashes").where("db = 0 or field = 'f1'").count()
+    assert hashes == s3_dumps.counts["hashes"]
+
+
+def test_the_reader_prunes_what_spark_pushes(s3_dumps):
+    from pyspark.sql.datasource import EqualTo, GreaterThan, In
+
+    reader = rdb_toolkit.spark.RdbReader({"path": s3_dumps.paths[0], "db": "0,1"}, "keys")
+    pushed = [EqualTo(("db",), 1), In(("type",), ("string", "hash")), GreaterThan(("size",), 3)]
+    assert list(reader.pushFilters(pushed)) == pushed  # Spark checks them all again
+    assert reader.filters == {"db": [1], "type": ["string", "hash"]}
+    rows = [r for p in reader.partitions() for b in reader.read(p) for r in b.to_pylist()]
+    assert rows and {(r["db"], r["type"]) for r in rows} == {(1, "string")}
+    list(reader.pushFilters([EqualTo(("db",), 5)]))
+    assert [b for p in reader.partitions() for b in reader.read(p)] == []
