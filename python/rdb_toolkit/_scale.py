@@ -18,6 +18,11 @@ import threading
 from dataclasses import dataclass
 from typing import Iterator, List, Optional
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: each process downloads its own copy
+    fcntl = None
+
 import pyarrow as pa
 
 from . import _native
@@ -166,36 +171,45 @@ def cache_dir(s3: dict) -> str:
 
 
 def fetch(part: Part, s3: dict) -> str:
-    """The local copy of an ``s3://`` part's object, downloaded once per process (and
-    reused by other processes of the machine): under a temporary name, checked for its
-    size, then renamed, so no reader ever sees a partial file. The name holds the ETag: a
-    replaced object is fetched again, and ``If-Match`` refuses one replaced mid-download."""
+    """The local copy of an ``s3://`` part's object, downloaded once per machine: the
+    processes that need it wait on a lock file while one downloads it under a temporary
+    name, checks its size and renames it, so no reader ever sees a partial file. The name
+    holds the ETag: a replaced object is fetched again, and ``If-Match`` refuses one
+    replaced mid-download."""
     ident = f"{part.url}\0{part.etag}\0{part.size}"
     with _fetch_lock:
         if ident in _fetched:
             return _fetched[ident]
-        directory = cache_dir(s3)
-        os.makedirs(directory, exist_ok=True)
-        digest = hashlib.sha256(ident.encode()).hexdigest()[:24]
-        final = os.path.join(directory, f"{digest}-{part.url.rsplit('/', 1)[-1]}")
+    directory = cache_dir(s3)
+    os.makedirs(directory, exist_ok=True)
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:24]
+    final = os.path.join(directory, f"{digest}-{part.url.rsplit('/', 1)[-1]}")
+    with open(final + ".lock", "a") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
         if not (os.path.isfile(final) and os.path.getsize(final) == part.size):
-            bucket, key = parse_s3_url(part.url)
-            tmp = f"{final}.{os.getpid()}.{threading.get_ident()}.tmp"
-            extra = {"IfMatch": part.etag} if part.etag else {}
-            try:
-                body = client(s3).get_object(Bucket=bucket, Key=key, **extra)["Body"]
-                with open(tmp, "wb") as f:
-                    for chunk in body.iter_chunks(8 << 20):
-                        f.write(chunk)
-                got = os.path.getsize(tmp)
-                if got != part.size:
-                    raise OSError(f"{part.url}: fetched {got} bytes, listed {part.size}")
-                os.replace(tmp, final)
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
+            _download(part, s3, final)
+    with _fetch_lock:
         _fetched[ident] = final
-        return final
+    return final
+
+
+def _download(part: Part, s3: dict, final: str) -> None:
+    bucket, key = parse_s3_url(part.url)
+    tmp = f"{final}.{os.getpid()}.{threading.get_ident()}.tmp"
+    extra = {"IfMatch": part.etag} if part.etag else {}
+    try:
+        body = client(s3).get_object(Bucket=bucket, Key=key, **extra)["Body"]
+        with open(tmp, "wb") as f:
+            for chunk in body.iter_chunks(8 << 20):
+                f.write(chunk)
+        got = os.path.getsize(tmp)
+        if got != part.size:
+            raise OSError(f"{part.url}: fetched {got} bytes, listed {part.size}")
+        os.replace(tmp, final)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 _plans = {}

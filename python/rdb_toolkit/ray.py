@@ -79,7 +79,10 @@ class RdbDatasource(Datasource):
                     _read_task, part, self.table, self.split_bytes, self.filters, self.s3
                 ),
                 BlockMetadata(
-                    num_rows=None, size_bytes=part.size, exec_stats=None, input_files=(part.url,)
+                    num_rows=None,
+                    size_bytes=part.size // part.shares,
+                    exec_stats=None,
+                    input_files=(part.url,),
                 ),
                 schema=self.schema,
                 per_task_row_limit=per_task_row_limit,
