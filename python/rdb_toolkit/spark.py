@@ -24,8 +24,13 @@ With ``spark.sql.python.filterPushdown.enabled`` set, ``where`` conditions ``db 
 skip the other keys while decoding; Spark still checks every condition itself.
 """
 import pyarrow as pa
-from pyspark.sql.datasource import DataSource, DataSourceReader, EqualTo, In, InputPartition
+from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
 from pyspark.sql.pandas.types import from_arrow_schema
+
+try:
+    from pyspark.sql.datasource import EqualTo, In
+except ImportError:  # PySpark 4.0 pushes no filters to Python data sources
+    EqualTo = In = ()
 
 from . import _native
 from ._scale import S3_OPTIONS, Part, empty_schema, parse_filters, plan_parts, read_part

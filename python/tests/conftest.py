@@ -70,13 +70,18 @@ def shard_commands(shard):
     for i in range(20):
         cmds.append(resp("RPUSH", f"list:{shard}:{i}", *[f"item{j}" for j in range(i + 1)]))
         cmds.append(resp("SADD", f"set:{shard}:{i}", *range(i * 3 + 1)))
-        cmds.append(resp("ZADD", f"zset:{shard}:{i}", *[x for j in range(i + 2) for x in (j / 2, f"m{j}")]))
-        cmds.append(resp("HSET", f"hash:{shard}:{i}", *[x for j in range(i + 1) for x in (f"f{j}", f"v{j}" * j)]))
+        scores = [x for j in range(i + 2) for x in (j / 2, f"m{j}")]
+        cmds.append(resp("ZADD", f"zset:{shard}:{i}", *scores))
+        fields = [x for j in range(i + 1) for x in (f"f{j}", f"v{j}" * j)]
+        cmds.append(resp("HSET", f"hash:{shard}:{i}", *fields))
     for i in range(3):
         for j in range(5 + shard):
             cmds.append(resp("XADD", f"stream:{shard}:{i}", "*", "field", f"v{j}"))
     cmds.append(resp("XGROUP", "CREATE", f"stream:{shard}:0", "readers", "0"))
-    cmds.append(resp("XREADGROUP", "GROUP", "readers", "alice", "COUNT", "2", "STREAMS", f"stream:{shard}:0", ">"))
+    cmds.append(
+        resp("XREADGROUP", "GROUP", "readers", "alice", "COUNT", "2",
+             "STREAMS", f"stream:{shard}:0", ">")
+    )
     cmds.append(resp("SET", b"bin:\xff\x00" + bytes([shard]), b"\x00\x01\xfe"))
     cmds.append(resp("SELECT", "1"))
     for i in range(10 * (shard + 1)):
@@ -143,7 +148,8 @@ def cli_counts(url, endpoint, out):
             counts[table] = 0
             continue
         partitioning = None if table == "meta" else "hive"
-        counts[table] = pads.dataset(directory, format="parquet", partitioning=partitioning).count_rows()
+        dataset = pads.dataset(directory, format="parquet", partitioning=partitioning)
+        counts[table] = dataset.count_rows()
     return counts
 
 
@@ -173,7 +179,8 @@ def s3_dumps(tmp_path_factory):
         s3.create_bucket(Bucket=BUCKET)
         for p in paths:
             s3.upload_file(p, BUCKET, PREFIX + os.path.basename(p))
-        s3.put_object(Bucket=BUCKET, Key="elsewhere/other-0001.rdb", Body=open(paths[0], "rb").read())
+        # Outside the prefix: listed by nobody.
+        s3.upload_file(paths[0], BUCKET, "elsewhere/other-0001.rdb")
         counts = cli_counts(f"s3://{BUCKET}/{PREFIX}", endpoint, str(root / "cli"))
         yield S3Dumps(endpoint, paths, counts, str(root / "cache"))
     finally:

@@ -48,7 +48,8 @@ def test_one_task_per_split_and_values(ray_cluster, s3_dumps):
     )
     want = rdb_toolkit.read(s3_dumps.paths, "hashes").read_all()
     assert len(rows) == s3_dumps.counts["hashes"] > 0
-    assert rows == sorted(zip(*(want.column(c).to_pylist() for c in ("key", "field", "value", "db"))))
+    columns = (want.column(c).to_pylist() for c in ("key", "field", "value", "db"))
+    assert rows == sorted(zip(*columns))
 
 
 def test_files_name_the_objects_and_filters_apply(ray_cluster, s3_dumps):

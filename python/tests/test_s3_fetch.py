@@ -20,7 +20,8 @@ def test_prefix_glob_and_object_list_as_the_cli(s3_dumps, tmp_path):
     # Only * and ? are special, as in the CLI: [1] is literal.
     with pytest.raises(ValueError, match="no object matches"):
         _scale.list_objects(f"s3://{BUCKET}/{PREFIX}shard-000?[1].rdb", s3)
-    assert [u for u, _, _ in _scale.list_objects(f"s3://{BUCKET}/{PREFIX}shard-*2.rdb", s3)] == names[1:2]
+    found = _scale.list_objects(f"s3://{BUCKET}/{PREFIX}shard-*2.rdb", s3)
+    assert [u for u, _, _ in found] == names[1:2]
     with pytest.raises(ValueError, match="last path segment"):
         _scale.list_objects(f"s3://{BUCKET}/*/shard-*", s3)
     one = _scale.list_objects(names[1], s3)
@@ -32,7 +33,9 @@ def test_one_download_for_many_readers(s3_dumps, tmp_path):
     url, size, etag = _scale.list_objects(f"s3://{BUCKET}/{PREFIX}shard-0003.rdb", s3)[0]
     part = _scale.Part(url, size, etag)
     got = []
-    threads = [threading.Thread(target=lambda: got.append(_scale.fetch(part, s3))) for _ in range(4)]
+    threads = [
+        threading.Thread(target=lambda: got.append(_scale.fetch(part, s3))) for _ in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -40,7 +43,8 @@ def test_one_download_for_many_readers(s3_dumps, tmp_path):
     assert len(set(got)) == 1 and len(got) == 4
     with open(got[0], "rb") as a, open(s3_dumps.paths[2], "rb") as b:
         assert a.read() == b.read()
-    assert sorted(os.listdir(tmp_path)) == sorted([os.path.basename(got[0]), os.path.basename(got[0]) + ".lock"])
+    name = os.path.basename(got[0])
+    assert sorted(os.listdir(tmp_path)) == [name, name + ".lock"]
 
 
 def test_a_replaced_or_shorter_object_leaves_no_file(s3_dumps, tmp_path):
