@@ -42,6 +42,7 @@ class Part:
     split: Optional[str] = None
     index: int = 0
     shares: int = 1
+    input: int = 0  # the dump's position among all the source's dumps (names part files)
 
 
 def is_s3(source) -> bool:
@@ -75,13 +76,17 @@ def plan_parts(source, split_bytes: int, s3: Optional[dict] = None) -> List[Part
     split_bytes = max(1, int(split_bytes))
     parts = []
     local = []
+    inputs = 0
 
     def flush_local():
+        nonlocal inputs
         if local:
             for split in _native.plan(list(local), split_bytes):
+                size = split.end - split.start
                 parts.append(
-                    Part(split.path, split.end - split.start, split=split.to_json())
+                    Part(split.path, size, split=split.to_json(), input=inputs + split.input)
                 )
+            inputs += len(local)
             local.clear()
 
     for s in _sources(source):
@@ -89,7 +94,10 @@ def plan_parts(source, split_bytes: int, s3: Optional[dict] = None) -> List[Part
             flush_local()
             for url, size, etag in list_objects(s, s3 or {}):
                 shares = max(1, math.ceil(size / split_bytes))
-                parts.extend(Part(url, size, etag, None, k, shares) for k in range(shares))
+                parts.extend(
+                    Part(url, size, etag, None, k, shares, inputs) for k in range(shares)
+                )
+                inputs += 1
         else:
             local.extend(local_paths(s))
     flush_local()
@@ -231,7 +239,8 @@ def _relabel(batch: pa.RecordBatch, url: str) -> pa.RecordBatch:
     i = batch.schema.get_field_index("file")
     if i < 0:
         return batch
-    return batch.set_column(i, "file", pa.array([url] * batch.num_rows, pa.string()))
+    field = batch.schema.field(i)
+    return batch.set_column(i, field, pa.array([url] * batch.num_rows, field.type))
 
 
 def read_part(
@@ -243,21 +252,35 @@ def read_part(
 ) -> Iterator[pa.RecordBatch]:
     """The batches of ``table`` in one part (``filters``: ``db``, ``key``, ``type`` as in
     ``rdb_toolkit.read``). Errors name the ``s3://`` object, not the cached copy."""
-    from . import read_split
+    for split in part_splits(part, split_bytes, s3):
+        yield from read_split_of(part, split, table, filters)
 
+
+def part_splits(part: Part, split_bytes: int, s3: dict) -> list:
+    """The splits a part reads: its own, or its share of its ``s3://`` object's (fetched)."""
     if part.split is not None:
-        yield from read_split(_native.Split.from_json(part.split), table, **filters)
-        return
+        return [_native.Split.from_json(part.split)]
     local = fetch(part, s3)
     try:
         splits = _object_splits(local, max(1, int(split_bytes)))
-        n = len(splits)
-        mine = splits[part.index * n // part.shares : (part.index + 1) * n // part.shares]
-        for split in mine:
-            for batch in read_split(split, table, **filters):
-                yield _relabel(batch, part.url)
     except _native.RdbError as e:
         raise _native.RdbError(str(e).replace(local, part.url)) from None
+    n = len(splits)
+    return splits[part.index * n // part.shares : (part.index + 1) * n // part.shares]
+
+
+def read_split_of(part: Part, split, table: str, filters: dict) -> Iterator[pa.RecordBatch]:
+    """The batches of ``table`` in one of a part's splits, labelled with the part's URL."""
+    from . import read_split
+
+    if part.split is not None:
+        yield from read_split(split, table, **filters)
+        return
+    try:
+        for batch in read_split(split, table, **filters):
+            yield _relabel(batch, part.url)
+    except (_native.RdbError, OSError) as e:
+        raise type(e)(str(e).replace(split.path, part.url)) from None
 
 
 def empty_schema(table: str) -> pa.Schema:

@@ -24,7 +24,7 @@ from ray.data.datasource import Datasource, ReadTask
 from . import _native
 from ._scale import Part, empty_schema, parse_filters, plan_parts, read_part
 
-__all__ = ["RdbDatasource", "read_rdb"]
+__all__ = ["RdbDatasource", "read_rdb", "export"]
 
 
 def _read_task(part: Part, table, split_bytes, filters, s3) -> Iterator[pa.Table]:
@@ -96,3 +96,29 @@ def read_rdb(source, table: str = "keys", **options) -> "ray.data.Dataset":
     split). ``options``: ``db``, ``key``, ``type`` (as ``rdb_toolkit.read``), ``split_bytes``,
     ``endpoint_url``, ``region``, ``cache_dir``."""
     return ray.data.read_datasource(RdbDatasource(source, table, **options))
+
+
+def _run_task(task, part):
+    return task(part)
+
+
+def export(source, output: str, **options) -> dict:
+    """Exports every table of ``source`` to Parquet in ``output`` (a directory every worker
+    can write: a shared filesystem), with one Ray task per split, in the CLI's layout and
+    manifest (``export_info.json``, written last: COMPLETE once every file is in place).
+    ``options`` as for ``read_rdb`` (no ``table``). Returns the manifest."""
+    from ._export import export as run_export
+    from ._scale import S3_OPTIONS
+
+    def run(parts, task):
+        remote = ray.remote(_run_task)
+        return ray.get([remote.remote(task, p) for p in parts])
+
+    split_bytes = int(options.get("split_bytes") or _native.SPLIT_BYTES)
+    s3 = {k: options[k] for k in S3_OPTIONS if options.get(k)}
+    filters = {k: options[k] for k in ("db", "key", "type") if options.get(k) is not None}
+    if isinstance(filters.get("db"), int):
+        filters["db"] = [filters["db"]]
+    if isinstance(filters.get("type"), str):
+        filters["type"] = [filters["type"]]
+    return run_export(source, output, run, split_bytes, parse_filters(filters), s3)

@@ -35,7 +35,7 @@ except ImportError:  # PySpark 4.0 pushes no filters to Python data sources
 from . import _native
 from ._scale import S3_OPTIONS, Part, empty_schema, parse_filters, plan_parts, read_part
 
-__all__ = ["RdbDataSource", "register"]
+__all__ = ["RdbDataSource", "register", "export"]
 
 # The `type` column's values, which the key filter takes as they are.
 _KEY_TYPES = ("string", "list", "set", "zset", "hash", "stream", "module")
@@ -122,3 +122,24 @@ class RdbReader(DataSourceReader):
         for batch in read_part(part, self.table, self.split_bytes, self.filters, self.s3):
             if batch.num_rows:
                 yield batch.cast(self.arrow_schema)
+
+
+def export(spark, source, output: str, **options) -> dict:
+    """Exports every table of ``source`` to Parquet in ``output`` (a directory every
+    executor can write: a shared filesystem), with one Spark task per split, in the CLI's
+    layout and manifest (``export_info.json``, written last: COMPLETE once every file is in
+    place). ``options`` as for ``format("rdb")``: ``db``, ``key``, ``type``,
+    ``split_bytes``, ``endpoint_url``, ``region``, ``cache_dir``. Returns the manifest."""
+    from ._export import export as run_export
+
+    def run(parts, task):
+        sc = spark.sparkContext
+        return sc.parallelize(parts, len(parts)).map(task).collect()
+
+    return run_export(source, output, run, *_export_options(options))
+
+
+def _export_options(options: dict):
+    options = {k: v for k, v in options.items() if v is not None}
+    split_bytes = int(options.get("split_bytes") or _native.SPLIT_BYTES)
+    return split_bytes, parse_filters(options), {k: options[k] for k in S3_OPTIONS if k in options}

@@ -124,8 +124,9 @@ def write_shards(directory):
 class S3Dumps:
     """The shards on moto: ``url`` is their prefix, ``counts`` the CLI's rows per table."""
 
-    def __init__(self, endpoint, paths, counts, cache_dir):
+    def __init__(self, endpoint, paths, counts, cache_dir, cli_export):
         self.endpoint = endpoint
+        self.cli_export = cli_export
         self.paths = paths
         self.counts = counts
         self.cache_dir = cache_dir
@@ -182,7 +183,38 @@ def s3_dumps(tmp_path_factory):
         # Outside the prefix: listed by nobody.
         s3.upload_file(paths[0], BUCKET, "elsewhere/other-0001.rdb")
         counts = cli_counts(f"s3://{BUCKET}/{PREFIX}", endpoint, str(root / "cli"))
-        yield S3Dumps(endpoint, paths, counts, str(root / "cache"))
+        yield S3Dumps(endpoint, paths, counts, str(root / "cache"), str(root / "cli"))
     finally:
         proc.kill()
         proc.wait()
+
+
+def assert_same_export(got, cli):
+    """``got`` (a distributed export) holds the CLI export's files (same paths: one split
+    per shard) and rows, and its manifest says COMPLETE for files that are all there."""
+    import json
+
+    import rdb_toolkit
+
+    with open(os.path.join(got, "export_info.json")) as f:
+        manifest = json.load(f)
+    with open(os.path.join(cli, "export_info.json")) as f:
+        want = json.load(f)
+    assert manifest["status"] == "COMPLETE"
+    assert manifest["rows"] == want["rows"]
+    assert sorted(f["path"] for f in manifest["files"]) == sorted(f["path"] for f in want["files"])
+    for f in manifest["files"]:
+        assert os.path.getsize(os.path.join(got, f["path"])) == f["bytes"]
+    assert not os.path.exists(os.path.join(got, ".export-staging"))
+    for table in rdb_toolkit.TABLES:
+        if not os.path.isdir(os.path.join(cli, table)):
+            assert not os.path.isdir(os.path.join(got, table)), table
+            continue
+        partitioning = None if table == "meta" else "hive"
+        a, b = (
+            pads.dataset(os.path.join(d, table), format="parquet", partitioning=partitioning)
+            .to_table()
+            for d in (got, cli)
+        )
+        assert a.schema == b.schema, table
+        assert sorted(a.to_pylist(), key=repr) == sorted(b.to_pylist(), key=repr), table

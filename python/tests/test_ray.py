@@ -7,7 +7,7 @@ import ray
 
 import rdb_toolkit
 import rdb_toolkit.ray
-from conftest import BUCKET, PREFIX, SHARDS
+from conftest import BUCKET, PREFIX, SHARDS, assert_same_export
 
 
 @pytest.fixture(scope="module")
@@ -64,3 +64,12 @@ def test_files_name_the_objects_and_filters_apply(ray_cluster, s3_dumps):
 def test_local_directory(ray_cluster, s3_dumps):
     directory = os.path.dirname(s3_dumps.paths[0])
     assert rdb_toolkit.ray.read_rdb(directory, "lists").count() == s3_dumps.counts["lists"]
+
+
+def test_distributed_export_equals_the_cli_export(ray_cluster, s3_dumps, tmp_path):
+    out = str(tmp_path / "export")
+    rdb_toolkit.ray.export(
+        s3_dumps.url, out, endpoint_url=s3_dumps.endpoint, cache_dir=s3_dumps.cache_dir
+    )
+    assert_same_export(out, s3_dumps.cli_export)
+

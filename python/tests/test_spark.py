@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 
 import rdb_toolkit
 import rdb_toolkit.spark
-from conftest import BUCKET, PREFIX, SHARDS
+from conftest import BUCKET, PREFIX, SHARDS, assert_same_export
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +123,13 @@ def test_the_reader_prunes_what_spark_pushes(s3_dumps):
     assert rows and {(r["db"], r["type"]) for r in rows} == {(1, "string")}
     list(reader.pushFilters([EqualTo(("db",), 5)]))
     assert [b for p in reader.partitions() for b in reader.read(p)] == []
+
+
+def test_distributed_export_equals_the_cli_export(spark, s3_dumps, tmp_path):
+    out = str(tmp_path / "export")
+    options = {"endpoint_url": s3_dumps.endpoint, "cache_dir": s3_dumps.cache_dir}
+    manifest = rdb_toolkit.spark.export(spark, s3_dumps.url, out, **options)
+    assert manifest["status"] == "COMPLETE"
+    assert_same_export(out, s3_dumps.cli_export)
+    with pytest.raises(FileExistsError):
+        rdb_toolkit.spark.export(spark, s3_dumps.url, out, **options)
