@@ -29,6 +29,7 @@ from . import _native
 
 # The options a reader takes, as Spark options (strings) or Ray arguments.
 S3_OPTIONS = ("endpoint_url", "region", "cache_dir")
+MIN_SPLIT_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,10 @@ def local_paths(source) -> List[str]:
 def plan_parts(source, split_bytes: int, s3: Optional[dict] = None) -> List[Part]:
     """The parts of ``source``: local dumps planned, ``s3://`` objects listed. Raises
     ``ValueError`` when nothing matches and ``RdbError`` for a damaged local dump."""
-    split_bytes = max(1, int(split_bytes))
+    split_bytes = int(split_bytes)
+    if split_bytes < MIN_SPLIT_BYTES:
+        # Tiny splits would make millions of tasks of a big object.
+        raise ValueError(f"split_bytes must be at least {MIN_SPLIT_BYTES}, not {split_bytes}")
     parts = []
     local = []
     inputs = 0

@@ -42,3 +42,9 @@ def test_an_export_is_not_overwritten(s3_dumps, tmp_path):
     assert set(manifest["rows"]) == {"keys", "strings", "meta"}
     with pytest.raises(FileExistsError):
         _export.export(s3_dumps.paths, str(tmp_path), run, 4096, {}, {})
+
+
+def test_tiny_splits_are_refused(s3_dumps, tmp_path):
+    with pytest.raises(ValueError, match="at least 1024"):
+        _export.export(s3_dumps.paths, str(tmp_path), None, 10, {}, {})
+    assert os.listdir(tmp_path) == []
