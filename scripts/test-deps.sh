@@ -284,3 +284,23 @@ else
         pyarrow duckdb polars pytest maturin >&2 || die "pip install into $PYVENV failed"
     touch "$PYVENV/.ok"
 fi
+
+# ---------------------------------------------------------------- Spark and Ray (python/tests)
+# test_spark.py runs PySpark in local mode (Java from Debian's packages), test_ray.py a
+# two-CPU Ray; both read shard dumps from moto's S3 server with boto3. Versions pinned as tested.
+if ! command -v java >/dev/null 2>&1; then
+    apt_update_once
+    log "apt-get install openjdk-17-jre-headless"
+    $SUDO apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >/dev/null \
+        || die "apt-get install openjdk-17-jre-headless failed"
+fi
+if [ -f "$PYVENV/.spark.ok" ]; then
+    log "pyspark, ray and boto3 already in the venv"
+else
+    log "pip install pyspark ray[data] boto3 -> $PYVENV"
+    "$PYVENV/bin/pip" install --quiet --disable-pip-version-check \
+        'pyspark==4.3.0' 'ray[data]==2.60.0' 'boto3==1.44.5' 'pandas==3.1.1' >&2 \
+        || die "pip install pyspark ray boto3 into $PYVENV failed"
+    "$PYVENV/bin/python" -c 'import pyspark, ray.data, boto3' || die "pyspark/ray/boto3 not importable"
+    touch "$PYVENV/.spark.ok"
+fi
