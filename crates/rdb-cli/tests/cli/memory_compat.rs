@@ -336,5 +336,13 @@ fn min_memory_keeps_keys_at_or_above_the_threshold() {
     ]));
     let keys = |rows: &[Row]| rows.iter().map(|r| r[2].clone()).collect::<Vec<_>>();
     assert_eq!(keys(&compat), keys(&expected));
+
+    // --escape works on our CSV too: escaped, then quoted as any key with a comma.
+    let printed = rows(&ours(&["memory", "--escape", "print", dump_arg]));
+    let printed_keys = keys(&printed);
+    assert!(printed_keys.contains(&br#""bin:\xFF\x00,comma""#.to_vec()));
+    assert!(printed_keys.contains(&br"tab\x09key".to_vec()));
+    assert!(printed_keys.contains(&b"s:int".to_vec()));
+    assert_eq!(printed.len(), all.len());
     let _ = std::fs::remove_dir_all(&dir);
 }
