@@ -344,5 +344,39 @@ fn min_memory_keeps_keys_at_or_above_the_threshold() {
     assert!(printed_keys.contains(&br"tab\x09key".to_vec()));
     assert!(printed_keys.contains(&b"s:int".to_vec()));
     assert_eq!(printed.len(), all.len());
+
+    // Parquet keeps the same keys (read back with DuckDB, installed by scripts/test-deps.sh).
+    let parquet = dir.join("min.parquet");
+    ours(&[
+        "memory",
+        "--format",
+        "parquet",
+        "--min-memory",
+        &t,
+        "-o",
+        parquet.to_str().unwrap(),
+        dump_arg,
+    ]);
+    let query = format!(
+        "import duckdb; print(duckdb.sql(\"select count(*), min(size_in_bytes) from '{}'\").fetchall()[0])",
+        parquet.display()
+    );
+    let out = Command::new("python3")
+        .args(["-c", &query])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "duckdb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!(
+            "({}, {})",
+            expected.len(),
+            expected.iter().map(size).min().unwrap()
+        )
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
