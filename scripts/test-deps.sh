@@ -304,3 +304,14 @@ else
     "$PYVENV/bin/python" -c 'import pyspark, ray.data, boto3' || die "pyspark/ray/boto3 not importable"
     touch "$PYVENV/.spark.ok"
 fi
+
+# ---------------------------------------------------------------- redis-rdb-tools (venv)
+# memory --compat rdbtools is compared with redis-rdb-tools' own `rdb -c memory`
+# (crates/rdb-cli/tests/cli/memory_compat.rs). Pure Python; its `redis` dependency is only
+# for redis-memory-for-key, so it is left out.
+if ! "$PYVENV/bin/python" -c 'import rdbtools' >/dev/null 2>&1; then
+    log "pip install rdbtools==0.1.15 -> $PYVENV"
+    "$PYVENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+        'rdbtools==0.1.15' >&2 || die "pip install rdbtools into $PYVENV failed"
+fi
+[ -x "$PYVENV/bin/rdb" ] || die "rdbtools did not provide $PYVENV/bin/rdb"

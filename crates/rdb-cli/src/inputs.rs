@@ -25,7 +25,7 @@ pub fn is_stdin(path: &Path) -> bool {
 }
 
 /// A local file or its decompressed copy, opened for the decoder under its own name.
-fn open_local(path: &Path) -> std::io::Result<(DumpFile, Option<Spooled>)> {
+pub(crate) fn open_local(path: &Path) -> std::io::Result<(DumpFile, Option<Spooled>)> {
     let spooled = spool::local(path)?;
     let file = match &spooled {
         Some(copy) => DumpFile::open_as(&copy.path(), path.to_path_buf())?,
@@ -35,14 +35,14 @@ fn open_local(path: &Path) -> std::io::Result<(DumpFile, Option<Spooled>)> {
 }
 
 /// Standard input, copied (and decompressed).
-fn open_stdin() -> std::io::Result<(DumpFile, Spooled)> {
+pub(crate) fn open_stdin() -> std::io::Result<(DumpFile, Spooled)> {
     let copy = spool::stdin()?;
     let file = DumpFile::open_as(&copy.path(), PathBuf::from(STDIN_NAME))?;
     Ok((file, copy))
 }
 
 /// A directory given as a dump is a mistake with an obvious fix.
-fn refuse_directory(path: &Path) -> Result<()> {
+pub(crate) fn refuse_directory(path: &Path) -> Result<()> {
     if path.is_dir() {
         let shown = path.display().to_string();
         anyhow::bail!(

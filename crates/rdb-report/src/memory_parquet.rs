@@ -139,6 +139,7 @@ pub struct MemoryParquetSink<W: Write + Send> {
     models: FileModels,
     schema: SchemaRef,
     writer: Mutex<ArrowWriter<W>>,
+    min_memory: u64,
 }
 
 impl<W: Write + Send> MemoryParquetSink<W> {
@@ -159,7 +160,14 @@ impl<W: Write + Send> MemoryParquetSink<W> {
             models: FileModels::new(options, decoder),
             schema,
             writer: Mutex::new(writer),
+            min_memory: 0,
         })
+    }
+
+    /// Only keys whose estimated memory is at least `bytes` get a row.
+    pub fn with_min_memory(mut self, bytes: u64) -> Self {
+        self.min_memory = bytes;
+        self
     }
 
     /// The model used for each file.
@@ -202,7 +210,9 @@ impl<W: Write + Send> Sink for MemoryParquetSink<W> {
         let mut rows = Rows::new();
         for_each_record(chunk, items, scratch, |r, key, scratch| {
             let m = model.estimate(r, scratch)?;
-            rows.push(r, key, &m);
+            if m.bytes >= self.min_memory {
+                rows.push(r, key, &m);
+            }
             Ok(())
         })?;
         rows.finish(&self.schema).map_err(SinkError::Sink)

@@ -11,9 +11,14 @@ use rdb_format::validate::{validate_record, FingerprintSet, Verdict};
 use rdb_format::DumpFile;
 use rdb_format::{Checksum, Decoder, DecoderOptions, Item, Scratch};
 
+use crate::inputs::{is_stdin, open_local, open_stdin, refuse_directory};
+use crate::spool::{Spooled, STDIN_NAME};
+
 pub const EXAMPLES: &str = "Examples:
   rdb-convert check dump.rdb
   rdb-convert check shard-*.rdb
+  rdb-convert check backup.rdb.gz
+  aws s3 cp s3://backups/dump.rdb - | rdb-convert check -
 
 Exit status: 0 every file is clean, 1 a problem was found or a file could not be read,
 2 usage error.";
@@ -27,7 +32,8 @@ Exit status: 0 every file is clean, 1 a problem was found or a file could not be
 #[derive(Args, Debug, Clone)]
 #[command(after_help = EXAMPLES)]
 pub struct CheckArgs {
-    /// Dump files to check.
+    /// Dump files to check (`-` reads standard input; gzip, zstd and lz4 files are
+    /// decompressed first).
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
@@ -37,12 +43,22 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs) -> Result<()> {
+    if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
+        return Err(crate::UsageError(
+            "- (standard input) is given twice; it can be read once".into(),
+        )
+        .into());
+    }
     let mut out = BufWriter::new(io::stdout().lock());
     let mut bad = Vec::new();
     for path in &args.files {
         let problems = check_file(path, args, &mut out).context("writing output")?;
         if problems > 0 {
-            bad.push(path.display().to_string());
+            bad.push(if is_stdin(path) {
+                STDIN_NAME.to_string()
+            } else {
+                path.display().to_string()
+            });
         }
     }
     out.flush().context("writing output")?;
@@ -52,12 +68,32 @@ pub fn run(args: &CheckArgs) -> Result<()> {
     Ok(())
 }
 
+/// Opens a dump as the decoder reads it: standard input and compressed files through a
+/// decompressed copy, held by the returned [`Spooled`].
+fn open_dump(path: &Path) -> Result<(DumpFile, Option<Spooled>)> {
+    if is_stdin(path) {
+        let (file, copy) = open_stdin()?;
+        return Ok((file, Some(copy)));
+    }
+    refuse_directory(path)?;
+    Ok(open_local(path)?)
+}
+
 /// Checks one file, writing a line per problem and a summary; returns the problem count.
 fn check_file(path: &Path, args: &CheckArgs, out: &mut impl Write) -> io::Result<u64> {
-    let name = path.display();
-    let file = match DumpFile::open(path) {
+    let shown = if is_stdin(path) {
+        STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
+    };
+    let name = &shown;
+    // The copy of standard input or of a compressed dump lives as long as the map of it.
+    let (file, _copy) = match open_dump(path) {
         Ok(f) => f,
         Err(e) => {
+            let e = format!("{e:#}");
+            // refuse_directory names the path itself.
+            let e = e.strip_prefix(&format!("{shown}: ")).unwrap_or(&e);
             writeln!(out, "{name}: cannot open: {e}")?;
             return Ok(1);
         }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use rdb_pipeline::pipeline::{self, PipelineOptions, Progress, Sink};
-use rdb_report::memory::MemorySink;
+use rdb_report::memory::{CsvOptions, CsvStyle, KeyEscape, MemorySink};
 use rdb_report::memory_parquet::MemoryParquetSink;
 
 use super::warn_about;
@@ -22,7 +22,8 @@ pub const EXAMPLES: &str = "Examples:
   rdb-convert memory dump.rdb --format parquet -o memory.parquet
   duckdb -c \"select type, sum(size_in_bytes) from 'memory.parquet' group by all\"
   rdb-convert memory dump.rdb --db 0 --type hash | sort -t, -k4 -n -r | head
-  rdb-convert memory dump.rdb --server 7.4 --allocator jemalloc-8 --list-compress-depth 1";
+  rdb-convert memory dump.rdb --server 7.4 --allocator jemalloc-8 --list-compress-depth 1
+  rdb-convert memory dump.rdb --compat rdbtools --min-memory 1024 -o memory.csv";
 
 /// Estimate each key's memory (`MEMORY USAGE key SAMPLES 0` on a server that loaded the
 /// dump) and write it as CSV: database,type,key,size_in_bytes,encoding,num_elements,
@@ -43,6 +44,19 @@ pub struct MemoryArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = MemoryFormat::Csv)]
     pub format: MemoryFormat,
+
+    /// Write another tool's vocabulary (type, encoding, num_elements,
+    /// len_largest_element, expiry; sizes stay ours), e.g. --compat rdbtools.
+    #[arg(long, value_enum, value_name = "TOOL")]
+    pub compat: Option<MemoryCompat>,
+
+    /// How keys with bytes outside printable ASCII are written in the CSV, e.g. --escape print.
+    #[arg(long, value_enum, value_name = "HOW", default_value_t = KeyEscapeArg::Raw)]
+    pub escape: KeyEscapeArg,
+
+    /// Only keys whose estimated memory is at least BYTES, e.g. --min-memory 1048576.
+    #[arg(long, value_name = "BYTES")]
+    pub min_memory: Option<u64>,
 
     #[command(flatten)]
     pub model: ModelArgs,
@@ -71,7 +85,63 @@ pub enum MemoryFormat {
     Parquet,
 }
 
+/// Other tools whose memory CSV `--compat` reproduces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MemoryCompat {
+    /// redis-rdb-tools 0.1.15 (`rdb -c memory`): `sortedset`, on-disk encodings
+    /// (`string`, `ziplist`, `quicklist`, ...), a string's length as num_elements,
+    /// expiry as `2025-01-31T12:00:00.180000`, keys unquoted.
+    Rdbtools,
+}
+
+/// Key escapes of the CSV (redis-rdb-tools' `--escape`); keys of printable ASCII are
+/// always written as they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeyEscapeArg {
+    /// The key's bytes.
+    Raw,
+    /// Bytes outside printable ASCII as \xNN.
+    Print,
+    /// Valid UTF-8 as is, other bytes as \xNN.
+    Utf8,
+    /// The whole key in base64.
+    Base64,
+}
+
+impl From<KeyEscapeArg> for KeyEscape {
+    fn from(e: KeyEscapeArg) -> Self {
+        match e {
+            KeyEscapeArg::Raw => KeyEscape::Raw,
+            KeyEscapeArg::Print => KeyEscape::Print,
+            KeyEscapeArg::Utf8 => KeyEscape::Utf8,
+            KeyEscapeArg::Base64 => KeyEscape::Base64,
+        }
+    }
+}
+
+impl MemoryArgs {
+    fn csv_options(&self) -> CsvOptions {
+        CsvOptions {
+            style: match self.compat {
+                Some(MemoryCompat::Rdbtools) => CsvStyle::RdbTools,
+                None => CsvStyle::Native,
+            },
+            escape: self.escape.into(),
+            min_memory: self.min_memory.unwrap_or(0),
+        }
+    }
+}
+
 pub fn run(args: &MemoryArgs) -> Result<()> {
+    if args.format == MemoryFormat::Parquet
+        && (args.compat.is_some() || args.escape != KeyEscapeArg::Raw)
+    {
+        return Err(UsageError(
+            "--compat and --escape apply to the CSV report (Parquet keeps keys as bytes in key_raw)"
+                .into(),
+        )
+        .into());
+    }
     match (args.format, &args.output) {
         (MemoryFormat::Csv, None) => report(args, crate::output::stdout()),
         (MemoryFormat::Csv, Some(path)) => {
@@ -101,7 +171,8 @@ fn memory_pipeline_options(args: &MemoryArgs) -> Result<PipelineOptions> {
 fn report_parquet<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
     let options = memory_pipeline_options(args)?;
     let sink = MemoryParquetSink::new(out, args.model.options(), options.decoder)
-        .context("writing output")?;
+        .context("writing output")?
+        .with_min_memory(args.min_memory.unwrap_or(0));
     run_report(args, &options, &sink)?;
     sink.finish().context("writing output")?;
     Ok(())
@@ -109,8 +180,13 @@ fn report_parquet<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
 
 fn report<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
     let options = memory_pipeline_options(args)?;
-    let sink =
-        MemorySink::new(out, args.model.options(), options.decoder).context("writing output")?;
+    let sink = MemorySink::with_csv_options(
+        out,
+        args.model.options(),
+        options.decoder,
+        args.csv_options(),
+    )
+    .context("writing output")?;
     run_report(args, &options, &sink)?;
     sink.finish().context("writing output")?;
     Ok(())

@@ -1,6 +1,6 @@
 //! `rdb-convert split`: one RDB file per cluster shard.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -12,11 +12,12 @@ use super::write_rdb::{stage_outputs, write_rdbs};
 use crate::args::filter::FilterArgs;
 use crate::args::rdb_output::RdbOutputArgs;
 use crate::args::tls::TlsArgs;
-use crate::inputs::single_input;
+use crate::inputs::{is_stdin, single_input};
 use crate::output::refuse_input_as_output;
 
 pub const SPLIT_EXAMPLES: &str = "Examples:
   rdb-convert split dump.rdb --shards 3                 dump-0001.rdb .. dump-0003.rdb
+  rdb-convert split backup.rdb.gz --shards 3            backup-0001.rdb .. backup-0003.rdb
   rdb-convert split dump.rdb --slots-from redis://node1:7000 --output-prefix /tmp/shard
   rdb-convert split dump.rdb --shards 6 --rdb-version 9 (for Redis 5.0-6.2 servers)
   rdb-convert split s3://backups/dump.rdb --shards 3 --output-prefix s3://backups/split/dump --sse AES256";
@@ -54,8 +55,9 @@ pub struct SplitArgs {
     #[command(flatten)]
     pub tls: TlsArgs,
 
-    /// Output names: PREFIX-0001.rdb, ... (default: FILE without its extension); may be
-    /// s3://bucket/dir/name (files are uploaded once all are written).
+    /// Output names: PREFIX-0001.rdb, ... (default: FILE without its extension and
+    /// compression suffix, d.rdb.gz -> d; `stdin` for -); may be s3://bucket/dir/name
+    /// (files are uploaded once all are written).
     #[arg(long, value_name = "PATH")]
     pub output_prefix: Option<PathBuf>,
 
@@ -70,6 +72,27 @@ pub struct SplitArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
 }
+
+/// The output prefix for FILE: its name without the compression suffix and the extension
+/// (`d.rdb.gz` -> `d`, `d.rdb` -> `d`), `stdin` for standard input.
+fn default_prefix(file: &Path) -> PathBuf {
+    if is_stdin(file) {
+        return PathBuf::from("stdin");
+    }
+    let compressed = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| COMPRESSION_SUFFIXES.contains(&e.to_ascii_lowercase().as_str()));
+    let file = if compressed {
+        file.with_extension("")
+    } else {
+        file.to_path_buf()
+    };
+    file.with_extension("")
+}
+
+/// Suffixes of the compressed dumps the inputs decompress.
+const COMPRESSION_SUFFIXES: [&str; 4] = ["gz", "zst", "zstd", "lz4"];
 
 pub fn run(args: &SplitArgs) -> Result<()> {
     let (layout, names) = match (&args.slots_from, args.shards) {
@@ -89,7 +112,7 @@ pub fn run(args: &SplitArgs) -> Result<()> {
     let prefix = args
         .output_prefix
         .clone()
-        .unwrap_or_else(|| args.file.with_extension(""));
+        .unwrap_or_else(|| default_prefix(&args.file));
     let paths: Vec<PathBuf> = (1..=layout.shards())
         .map(|i| {
             let mut name = prefix.as_os_str().to_owned();
@@ -131,4 +154,20 @@ pub fn run(args: &SplitArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_prefix_drops_extension_and_compression() {
+        let p = |s: &str| default_prefix(Path::new(s)).display().to_string();
+        assert_eq!(p("dump.rdb"), "dump");
+        assert_eq!(p("dir/d.rdb.gz"), "dir/d");
+        assert_eq!(p("d.rdb.ZST"), "d");
+        assert_eq!(p("d.lz4"), "d");
+        assert_eq!(p("dump"), "dump");
+        assert_eq!(p("-"), "stdin");
+    }
 }

@@ -7,12 +7,24 @@ pub const CSV_HEADER: &[u8] =
     b"database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry\n";
 
 /// Appends one key's CSV row.
-pub(super) fn push_row(b: &mut Vec<u8>, r: &Record<'_>, key: &[u8], m: &KeyMemory) {
+pub(super) fn push_row(
+    b: &mut Vec<u8>,
+    r: &Record<'_>,
+    key: &[u8],
+    m: &KeyMemory,
+    escape: KeyEscape,
+) {
     push_u64(b, r.db);
     b.push(b',');
     b.extend_from_slice(r.data_type().as_str().as_bytes());
     b.push(b',');
-    csv_field(b, key);
+    if escape == KeyEscape::Raw {
+        csv_field(b, key);
+    } else {
+        let mut escaped = Vec::with_capacity(key.len());
+        push_escaped_key(&mut escaped, key, escape);
+        csv_field(b, &escaped);
+    }
     b.push(b',');
     push_u64(b, m.bytes);
     b.push(b',');
@@ -52,7 +64,7 @@ impl<W: Write> MemoryCsv<W> {
 
     /// Writes the row of one key.
     pub fn record(&mut self, r: &Record<'_>, key: &[u8], m: &KeyMemory) -> Result<(), ReportError> {
-        push_row(&mut self.buf, r, key, m);
+        push_row(&mut self.buf, r, key, m, KeyEscape::Raw);
         if self.buf.len() >= 1 << 16 {
             self.out.write_all(&self.buf)?;
             self.buf.clear();

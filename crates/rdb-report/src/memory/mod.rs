@@ -274,6 +274,7 @@ pub(crate) fn module_type_name(r: &Record<'_>) -> Result<String, ReportError> {
 }
 
 mod collections;
+mod compat;
 mod csv;
 mod packed;
 mod server;
@@ -283,6 +284,8 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+use compat::{push_escaped_key, push_rdbtools_row};
+pub use compat::{CsvOptions, CsvStyle, KeyEscape};
 use csv::push_row;
 pub use csv::{MemoryCsv, CSV_HEADER};
 use packed::*;

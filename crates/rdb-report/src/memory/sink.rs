@@ -77,15 +77,28 @@ pub(crate) fn for_each_record<'a>(
 /// pipeline's threads and their rows written in file order.
 pub struct MemorySink<W: Write + Send> {
     models: FileModels,
+    csv: CsvOptions,
     out: Mutex<W>,
 }
 
 impl<W: Write + Send> MemorySink<W> {
     /// A report into `out`; writes the header line.
-    pub fn new(mut out: W, options: ModelOptions, decoder: DecoderOptions) -> io::Result<Self> {
+    pub fn new(out: W, options: ModelOptions, decoder: DecoderOptions) -> io::Result<Self> {
+        Self::with_csv_options(out, options, decoder, CsvOptions::default())
+    }
+
+    /// A report into `out` in the vocabulary, key escape and memory threshold of `csv`;
+    /// writes the header line (the same in every style).
+    pub fn with_csv_options(
+        mut out: W,
+        options: ModelOptions,
+        decoder: DecoderOptions,
+        csv: CsvOptions,
+    ) -> io::Result<Self> {
         out.write_all(CSV_HEADER)?;
         Ok(MemorySink {
             models: FileModels::new(options, decoder),
+            csv,
             out: Mutex::new(out),
         })
     }
@@ -126,7 +139,15 @@ impl<W: Write + Send> Sink for MemorySink<W> {
         let mut buf = Vec::new();
         for_each_record(chunk, items, scratch, |r, key, scratch| {
             let m = model.estimate(r, scratch)?;
-            push_row(&mut buf, r, key, &m);
+            if m.bytes < self.csv.min_memory {
+                return Ok(());
+            }
+            match self.csv.style {
+                CsvStyle::RdbTools => {
+                    push_rdbtools_row(&mut buf, r, key, &m, self.csv.escape, scratch)?
+                }
+                _ => push_row(&mut buf, r, key, &m, self.csv.escape),
+            }
             Ok(())
         })?;
         Ok(buf)
