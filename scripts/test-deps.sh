@@ -20,7 +20,8 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 D="${RDB_TEST_DEPS:-$REPO/.test-deps}"
 mkdir -p "$D"
-D="$(cd "$D" && pwd)"
+# Physical path: a .test-deps symlinked from another checkout keeps the paths it was made with.
+D="$(cd "$D" && pwd -P)"
 
 log() { printf '[test-deps] %s\n' "$*" >&2; }
 die() { printf '[test-deps] ERROR: %s\n' "$*" >&2; exit 1; }
