@@ -14,6 +14,7 @@ mod decoder_gaps;
 mod diff;
 mod export_safety;
 mod golden;
+mod hostile_outputs;
 mod keys;
 mod parquet;
 mod pipeline;
