@@ -2,7 +2,7 @@
 # Short fuzz run of every target on its seed corpus; exits non-zero if any target crashes
 # (panic, failed property, allocation over the cap, timeout, or leak/ASan report).
 #
-#   fuzz/run-ci.sh                       # ~50 s of fuzzing in all, one core, stable Rust
+#   fuzz/run-ci.sh                       # ~60 s of fuzzing in all, one core, stable Rust
 #   FUZZ_SECONDS=600 fuzz/run-ci.sh      # total seconds, split evenly over the targets
 #   FUZZ_TARGETS="value stream" fuzz/run-ci.sh
 #   FUZZ_SANITIZER=address fuzz/run-ci.sh   # ASan (uses RUSTC_BOOTSTRAP=1 on stable)
@@ -13,9 +13,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-ALL_TARGETS=(whole_file value stream listpack ziplist intset zipmap lzf structured roundtrip layout)
+ALL_TARGETS=(whole_file value stream listpack ziplist intset zipmap lzf structured roundtrip layout
+    out_resp out_keys out_diff out_html)
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
-TOTAL="${FUZZ_SECONDS:-50}"
+TOTAL="${FUZZ_SECONDS:-60}"
 SAN="${FUZZ_SANITIZER:-none}"
 CARGO_FUZZ_VERSION=0.13.2
 
@@ -40,8 +41,15 @@ bin_dir="$target_dir/$host/release"
 per=$((TOTAL / ${#TARGETS[@]}))
 [ "$per" -ge 2 ] || per=2
 
-# Seed directory of a target: `layout` reads the same inputs as `value`.
-seeds_of() { if [ "$1" = layout ]; then echo corpus/value; else echo "corpus/$1"; fi; }
+# Seed directory of a target: `layout` reads the same inputs as `value`, the output targets
+# (out_*) whole dumps like `whole_file`.
+seeds_of() {
+    case "$1" in
+        layout) echo corpus/value ;;
+        out_*) echo corpus/whole_file ;;
+        *) echo "corpus/$1" ;;
+    esac
+}
 
 for t in "${TARGETS[@]}"; do
     if [ -z "$(ls -A "$(seeds_of "$t")" 2>/dev/null)" ]; then

@@ -16,3 +16,5 @@ static ALLOC: rdb_testkit::fuzz::alloc_cap::CapAlloc = rdb_testkit::fuzz::alloc_
 pub fn capped(data: &[u8], f: impl FnOnce(&[u8])) {
     rdb_testkit::fuzz::alloc_cap::capped(data, f);
 }
+
+pub mod outputs;

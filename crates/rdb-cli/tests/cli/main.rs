@@ -15,6 +15,7 @@ mod decoder_gaps;
 mod diff;
 mod export_safety;
 mod golden;
+mod hostile_outputs;
 mod keys;
 mod memory_compat;
 mod parquet;

@@ -1,0 +1,9 @@
+#![no_main]
+//! `out_diff`: see rdb_fuzz::outputs::diff.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _cap = rdb_fuzz::arm(rdb_fuzz::outputs::output_cap(data.len()));
+    rdb_fuzz::outputs::diff::run(data);
+});
