@@ -95,10 +95,15 @@ pub(crate) fn length_or_encoding(input: &[u8]) -> PResult<'_, LengthOrEncoding> 
     // Most lengths in a dump are one byte (every short string, most counts): that form is read
     // by hand, nom reads the rest. callgrind, `scan --decode --no-crc` on cache-quick:
     // 1,493.7 M instructions with nom reading every length, 1,477.8 M with this (RESULTS.md).
-    if let Some((&b, rest)) = input.split_first() {
-        if b >> 6 == RDB_6BITLEN {
+    match input {
+        [b, rest @ ..] if b >> 6 == RDB_6BITLEN => {
             return Ok((rest, LengthOrEncoding::Length(u64::from(b & 0x3F))));
         }
+        [b, b2, rest @ ..] if b >> 6 == RDB_14BITLEN => {
+            let n = (u64::from(b & 0x3F) << 8) | u64::from(*b2);
+            return Ok((rest, LengthOrEncoding::Length(n)));
+        }
+        _ => {}
     }
     let (rest, b) = byte(input, "length")?;
     match b >> 6 {
@@ -166,6 +171,16 @@ pub(crate) fn count<'a>(
 /// An RDB string: raw bytes, an integer, or LZF-compressed bytes (left compressed).
 #[inline]
 pub(crate) fn rdb_string(input: &[u8]) -> PResult<'_, RdbString<'_>> {
+    // The common case by hand (a short raw string: one length byte, then its bytes; 27% of
+    // `scan`'s time went to this function): anything else, errors included, below.
+    if let [b, rest @ ..] = input {
+        if b >> 6 == RDB_6BITLEN {
+            let n = usize::from(b & 0x3F);
+            if let (Some(bytes), Some(after)) = (rest.get(..n), rest.get(n..)) {
+                return Ok((after, RdbString::Raw(bytes)));
+            }
+        }
+    }
     let (rest, le) = length_or_encoding(input)?;
     match le {
         LengthOrEncoding::Length(n) => {
