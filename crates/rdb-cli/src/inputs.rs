@@ -24,6 +24,26 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// How a FILE argument is named in messages: `<stdin>` for `-`, else its path.
+pub(crate) fn shown_name(path: &Path) -> String {
+    if is_stdin(path) {
+        STDIN_NAME.to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Standard input can be read once: `-` given twice is a usage error.
+pub(crate) fn refuse_stdin_twice(files: &[PathBuf]) -> Result<()> {
+    if files.iter().filter(|f| is_stdin(f)).count() > 1 {
+        return Err(crate::UsageError(
+            "- (standard input) is given twice; it can be read once".into(),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// A local file or its decompressed copy, opened for the decoder under its own name.
 pub(crate) fn open_local(path: &Path) -> std::io::Result<(DumpFile, Option<Spooled>)> {
     let spooled = spool::local(path)?;
@@ -64,16 +84,11 @@ impl ResolvedInputs {
     /// Resolves `files`: local paths as they are, S3 URLs to their objects (a HEAD, or a
     /// listing for a prefix or glob). Local files are checked when opened, as before.
     pub fn new(files: &[PathBuf], args: &S3Args) -> Result<ResolvedInputs> {
+        refuse_stdin_twice(files)?;
         let mut entries = Vec::new();
         let mut s3 = None;
         for f in files {
             if is_stdin(f) {
-                if entries.iter().any(|e| matches!(e, Entry::Stdin)) {
-                    return Err(crate::UsageError(
-                        "- (standard input) is given twice; it can be read once".into(),
-                    )
-                    .into());
-                }
                 entries.push(Entry::Stdin);
             } else if is_s3(f) {
                 let url = parse_url(f)?;

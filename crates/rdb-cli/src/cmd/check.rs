@@ -11,8 +11,10 @@ use rdb_format::validate::{validate_record, FingerprintSet, Verdict};
 use rdb_format::DumpFile;
 use rdb_format::{Checksum, Decoder, DecoderOptions, Item, Scratch};
 
-use crate::inputs::{is_stdin, open_local, open_stdin, refuse_directory};
-use crate::spool::{Spooled, STDIN_NAME};
+use crate::inputs::{
+    is_stdin, open_local, open_stdin, refuse_directory, refuse_stdin_twice, shown_name,
+};
+use crate::spool::Spooled;
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert check dump.rdb
@@ -43,22 +45,13 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs) -> Result<()> {
-    if args.files.iter().filter(|f| is_stdin(f)).count() > 1 {
-        return Err(crate::UsageError(
-            "- (standard input) is given twice; it can be read once".into(),
-        )
-        .into());
-    }
+    refuse_stdin_twice(&args.files)?;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut bad = Vec::new();
     for path in &args.files {
         let problems = check_file(path, args, &mut out).context("writing output")?;
         if problems > 0 {
-            bad.push(if is_stdin(path) {
-                STDIN_NAME.to_string()
-            } else {
-                path.display().to_string()
-            });
+            bad.push(shown_name(path));
         }
     }
     out.flush().context("writing output")?;
@@ -81,11 +74,7 @@ fn open_dump(path: &Path) -> Result<(DumpFile, Option<Spooled>)> {
 
 /// Checks one file, writing a line per problem and a summary; returns the problem count.
 fn check_file(path: &Path, args: &CheckArgs, out: &mut impl Write) -> io::Result<u64> {
-    let shown = if is_stdin(path) {
-        STDIN_NAME.to_string()
-    } else {
-        path.display().to_string()
-    };
+    let shown = shown_name(path);
     let name = &shown;
     // The copy of standard input or of a compressed dump lives as long as the map of it.
     let (file, _copy) = match open_dump(path) {
