@@ -9,7 +9,7 @@ use crate::read::listpack::{listpack_count, LISTPACK_HEADER_SIZE};
 use crate::read::lzf;
 use crate::read::module::ModuleId;
 use crate::read::stream::StreamId;
-use crate::read::string::{RdbString, Scratch, Str};
+use crate::read::string::{lzf_error, RdbString, Scratch, Str};
 use crate::read::ziplist::{ziplist_count, ZIPLIST_HEADER_SIZE};
 use crate::read::{finish, length, rdb_string, take_len, Origin};
 use crate::value::Encoding;
@@ -139,13 +139,7 @@ impl Blob<'_> {
             RdbString::Raw(bytes) => bytes,
             RdbString::Lzf { compressed, .. } => {
                 let head = &mut buf[..size.min(blob_len as usize)];
-                lzf::decompress_prefix(compressed, head).map_err(|e| {
-                    Error::new(
-                        self.offset,
-                        "LZF string",
-                        ErrorKind::Invalid(e.to_string().into()),
-                    )
-                })?;
+                lzf::decompress_prefix(compressed, head).map_err(|e| lzf_error(self.offset, e))?;
                 head
             }
             RdbString::Int(_) => {
@@ -158,24 +152,13 @@ impl Blob<'_> {
         };
         let invalid =
             |msg: String| Error::new(self.offset, context, ErrorKind::Invalid(msg.into()));
-        let count = match self.container {
-            Container::Intset => intset_count(head, blob_len).map_err(invalid)?.0,
-            Container::Ziplist => {
-                let n = ziplist_count(head, blob_len).map_err(invalid)?;
-                if n == u16::MAX {
-                    return Ok(None);
-                }
-                u64::from(n)
-            }
-            _ => {
-                let n = listpack_count(head, blob_len).map_err(invalid)?;
-                if n == u16::MAX {
-                    return Ok(None);
-                }
-                u64::from(n)
-            }
-        };
-        Ok(Some(count))
+        // 65535 in a listpack or ziplist header means "more": only a walk would tell.
+        let unless_saturated = |n: u16| (n != u16::MAX).then_some(u64::from(n));
+        Ok(match self.container {
+            Container::Intset => Some(intset_count(head, blob_len).map_err(invalid)?.0),
+            Container::Ziplist => unless_saturated(ziplist_count(head, blob_len).map_err(invalid)?),
+            _ => unless_saturated(listpack_count(head, blob_len).map_err(invalid)?),
+        })
     }
 }
 

@@ -212,6 +212,15 @@ impl Scratch {
     }
 }
 
+/// An LZF string's decompression error, placed at the string.
+pub(crate) fn lzf_error(offset: u64, e: lzf::LzfError) -> Error {
+    Error::new(
+        offset,
+        "LZF string",
+        ErrorKind::Invalid(e.to_string().into()),
+    )
+}
+
 /// Decompresses LZF data of declared length `len` into the buffer `alloc` gives for that
 /// length, once the claim is checked; errors name `offset`.
 pub(crate) fn decompress_into<'o>(
@@ -233,22 +242,15 @@ pub(crate) fn decompress_into<'o>(
             ),
         ));
     }
-    let lzf_error = |e: lzf::LzfError| {
-        Error::new(
-            offset,
-            "LZF string",
-            ErrorKind::Invalid(e.to_string().into()),
-        )
-    };
     // The declared length is only a claim: past 4 times the compressed size, prove it
     // before allocating it, so a false claim costs at most that much memory. (Below, the
     // check would cost more time than the allocation risks: data that compresses little
     // is mostly literals, which the check walks one run at a time.)
     if len > 4 * compressed.len() as u64 {
-        lzf::validate(compressed, len as usize).map_err(lzf_error)?;
+        lzf::validate(compressed, len as usize).map_err(|e| lzf_error(offset, e))?;
     }
     let out = alloc(len as usize);
-    lzf::decompress(compressed, out).map_err(lzf_error)?;
+    lzf::decompress(compressed, out).map_err(|e| lzf_error(offset, e))?;
     Ok(out)
 }
 
