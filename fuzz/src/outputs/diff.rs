@@ -9,9 +9,8 @@ pub fn run(data: &[u8]) {
     // every input).
     let threshold = if data.len() % 16 == 1 { 1 } else { usize::MAX };
     let direct = DigestSink::new(EntryStore::new("left", &tmp, threshold));
-    let direct_result = super::drive(data, &direct);
     let parallel = DigestSink::new(EntryStore::new("right", &tmp, threshold));
-    let parallel_result = super::pipeline(data, &parallel, super::chunk_bytes(data));
+    let (direct_result, parallel_result) = super::both_ways(data, &direct, &parallel);
     let (mut left, mut right) = (direct.into_store(), parallel.into_store());
     super::check_runs(data, &direct_result, &parallel_result, b"", b"");
     let Ok(()) = direct_result else { return };

@@ -33,9 +33,8 @@ fn page(sink: HtmlSink) -> (Vec<u8>, u64) {
 /// The `out_html` target: the page of one chunk and of the pipeline.
 pub fn run(data: &[u8]) {
     let direct = sink(data);
-    let direct_result = super::drive(data, &direct);
     let parallel = sink(data);
-    let parallel_result = super::pipeline(data, &parallel, super::chunk_bytes(data));
+    let (direct_result, parallel_result) = super::both_ways(data, &direct, &parallel);
     let Ok(()) = direct_result else {
         super::check_runs(data, &direct_result, &parallel_result, b"", b"");
         return;

@@ -6,9 +6,8 @@ use rdb_report::keys::{KeysFormat, KeysSink, KEYS_CSV_HEADER};
 pub fn run(data: &[u8]) {
     for format in [KeysFormat::Ndjson, KeysFormat::Csv] {
         let direct = KeysSink::new(Vec::new(), format).unwrap();
-        let direct_result = super::drive(data, &direct);
         let parallel = KeysSink::new(Vec::new(), format).unwrap();
-        let parallel_result = super::pipeline(data, &parallel, super::chunk_bytes(data));
+        let (direct_result, parallel_result) = super::both_ways(data, &direct, &parallel);
         let direct_out = direct.finish().unwrap();
         let parallel_out = parallel.finish().unwrap();
         super::check_runs(

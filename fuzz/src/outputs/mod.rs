@@ -222,6 +222,19 @@ pub fn check_runs(
     }
 }
 
+/// Runs `direct` on the whole dump as one chunk on this thread and `parallel` through the
+/// pipeline in small chunks ([`chunk_bytes`]); the two results, for [`check_runs`].
+pub fn both_ways<S: Sink>(
+    data: &[u8],
+    direct: &S,
+    parallel: &S,
+) -> (Result<(), String>, Result<(), String>) {
+    (
+        drive(data, direct),
+        pipeline(data, parallel, chunk_bytes(data)),
+    )
+}
+
 /// The chunk size of the pipeline run: small, so that even a fuzz input is cut in several
 /// chunks, and varying with the input.
 pub fn chunk_bytes(data: &[u8]) -> u64 {

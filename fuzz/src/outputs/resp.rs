@@ -58,9 +58,8 @@ fn check_resp(out: &[u8]) {
 pub fn run(data: &[u8]) {
     for mode in [RespMode::Restore, RespMode::Commands] {
         let direct = RespSink::new(Vec::new(), options(mode, data));
-        let direct_result = super::drive(data, &direct);
         let parallel = RespSink::new(Vec::new(), options(mode, data));
-        let parallel_result = super::pipeline(data, &parallel, super::chunk_bytes(data));
+        let (direct_result, parallel_result) = super::both_ways(data, &direct, &parallel);
         let direct_out = direct.finish().unwrap();
         let parallel_out = parallel.finish().unwrap();
         // A chunk holding only a function library writes its `FUNCTION LOAD` before the
