@@ -6,6 +6,8 @@
 #   FUZZ_SECONDS=600 fuzz/run-ci.sh      # total seconds, split evenly over the targets
 #   FUZZ_TARGETS="value stream" fuzz/run-ci.sh
 #   FUZZ_SANITIZER=address fuzz/run-ci.sh   # ASan (uses RUSTC_BOOTSTRAP=1 on stable)
+#   FUZZ_OUTPUTS=1 fuzz/run-ci.sh        # also the output targets (out_*: builds the sinks,
+#                                        # parquet/arrow/redis/tokio, instrumented: minutes)
 #
 # Installs cargo-fuzz (pinned) if missing and fills fuzz/corpus from testdata/ if a target has
 # no seeds. One libFuzzer process at a time, so one core. Crash inputs land in
@@ -13,8 +15,13 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-ALL_TARGETS=(whole_file value stream listpack ziplist intset zipmap lzf structured roundtrip layout
-    out_resp out_keys out_diff out_html)
+ALL_TARGETS=(whole_file value stream listpack ziplist intset zipmap lzf structured roundtrip layout)
+OUTPUT_TARGETS=(out_resp out_keys out_diff out_html)
+features=()
+if [ "${FUZZ_OUTPUTS:-0}" = 1 ] || [[ " ${FUZZ_TARGETS:-} " == *" out_"* ]]; then
+    ALL_TARGETS+=("${OUTPUT_TARGETS[@]}")
+    features=(--features outputs)
+fi
 read -r -a TARGETS <<<"${FUZZ_TARGETS:-${ALL_TARGETS[*]}}"
 TOTAL="${FUZZ_SECONDS:-60}"
 SAN="${FUZZ_SANITIZER:-none}"
@@ -60,7 +67,7 @@ for t in "${TARGETS[@]}"; do
 done
 
 log "building targets (sanitizer: $SAN)"
-cargo fuzz build "${fuzz_args[@]}"
+cargo fuzz build "${fuzz_args[@]}" "${features[@]}"
 
 mkdir -p target/ci-logs
 failed=()

@@ -1,9 +1,9 @@
 #![no_main]
-//! `out_diff`: see rdb_fuzz::outputs::diff.
+//! `out_diff`: see rdb_testkit::outputs::diff.
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _cap = rdb_fuzz::arm(rdb_fuzz::outputs::output_cap(data.len()));
-    rdb_fuzz::outputs::diff::run(data);
+    let _cap = rdb_fuzz::arm(rdb_testkit::outputs::output_cap(data.len()));
+    rdb_testkit::outputs::diff::run(data);
 });

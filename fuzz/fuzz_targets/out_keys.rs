@@ -1,9 +1,9 @@
 #![no_main]
-//! `out_keys`: see rdb_fuzz::outputs::keys.
+//! `out_keys`: see rdb_testkit::outputs::keys.
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _cap = rdb_fuzz::arm(rdb_fuzz::outputs::output_cap(data.len()));
-    rdb_fuzz::outputs::keys::run(data);
+    let _cap = rdb_fuzz::arm(rdb_testkit::outputs::output_cap(data.len()));
+    rdb_testkit::outputs::keys::run(data);
 });

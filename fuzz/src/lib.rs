@@ -17,4 +17,3 @@ pub fn capped(data: &[u8], f: impl FnOnce(&[u8])) {
     rdb_testkit::fuzz::alloc_cap::capped(data, f);
 }
 
-pub mod outputs;

@@ -6,3 +6,5 @@
 #![deny(missing_docs)]
 #[cfg(feature = "fuzz")]
 pub mod fuzz;
+#[cfg(feature = "outputs")]
+pub mod outputs;

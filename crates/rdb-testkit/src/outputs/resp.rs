@@ -10,7 +10,7 @@ fn options(mode: RespMode, data: &[u8]) -> RespOptions {
         part_bytes: 32,
         // Dropped TTLs keep expired keys, so the output does not depend on the clock.
         expiry: Expiry::Drop,
-        flatten_dbs: data.len() % 2 == 0,
+        flatten_dbs: data.len().is_multiple_of(2),
         ..RespOptions::default()
     }
 }

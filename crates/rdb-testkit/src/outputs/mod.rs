@@ -2,7 +2,7 @@
 //!
 //! Each target runs its sink twice over the same bytes: once on this thread, the whole dump as
 //! one chunk ([`drive`], where the allocation cap applies), and once through the parallel
-//! pipeline cut into tiny chunks ([`pipeline`], on rayon's threads, uncapped). Properties:
+//! pipeline cut into tiny chunks ([`pipeline()`], on rayon's threads, uncapped). Properties:
 //!
 //! * no panic, no allocation over the cap, and every error displays;
 //! * a decoding error's offset lies inside the input;
@@ -29,7 +29,7 @@ use rdb_pipeline::pipeline::{
 /// `\u00XX`, one RESP command per listpack element), and a `Vec` grows by doubling; a length
 /// taken unchecked from the input still asks for gigabytes and is caught.
 pub fn output_cap(len: usize) -> usize {
-    crate::limit_for(len).saturating_mul(16)
+    crate::fuzz::alloc_cap::limit_for(len).saturating_mul(16)
 }
 
 /// Walks every item of `data` without decoding values: `Ok(records)` when the dump's
@@ -121,7 +121,6 @@ fn drive_inner<S: Sink>(data: &[u8], sink: &S) -> Result<(), PipelineError> {
     });
     let mut scratch = Scratch::new();
     let part = sink.process(&state, &chunk, &mut items, &mut scratch);
-    drop(items);
     // As in the pipeline, the walk's first decoding error wins over what the sink made of it.
     if let Some(error) = failed {
         return Err(decode(error));
@@ -180,7 +179,7 @@ pub fn pipeline<S: Sink>(data: &[u8], sink: &S, chunk_bytes: u64) -> Result<(), 
 }
 
 /// The properties shared by every target, given the outcome of [`drive`] and of
-/// [`pipeline`] on `data` and the outputs the two wrote.
+/// [`pipeline()`] on `data` and the outputs the two wrote.
 pub fn check_runs(
     data: &[u8],
     direct: &Result<(), String>,
@@ -200,25 +199,22 @@ pub fn check_runs(
         parallel.is_ok(),
         "one chunk and the pipeline disagree: direct {direct:?}, pipeline {parallel:?}"
     );
-    if direct.is_ok() {
-        if direct_out != parallel_out {
-            let at = direct_out
-                .iter()
-                .zip(parallel_out)
-                .position(|(a, b)| a != b)
-                .unwrap_or(direct_out.len().min(parallel_out.len()));
-            let show = |b: &[u8]| {
-                String::from_utf8_lossy(&b[at.saturating_sub(40)..(at + 40).min(b.len())])
-                    .into_owned()
-            };
-            panic!(
-                "one chunk and the pipeline wrote different outputs ({} and {} bytes), from byte {at}: {:?} / {:?}",
-                direct_out.len(),
-                parallel_out.len(),
-                show(direct_out),
-                show(parallel_out)
-            );
-        }
+    if direct.is_ok() && direct_out != parallel_out {
+        let at = direct_out
+            .iter()
+            .zip(parallel_out)
+            .position(|(a, b)| a != b)
+            .unwrap_or(direct_out.len().min(parallel_out.len()));
+        let show = |b: &[u8]| {
+            String::from_utf8_lossy(&b[at.saturating_sub(40)..(at + 40).min(b.len())]).into_owned()
+        };
+        panic!(
+            "one chunk and the pipeline wrote different outputs ({} and {} bytes), from byte {at}: {:?} / {:?}",
+            direct_out.len(),
+            parallel_out.len(),
+            show(direct_out),
+            show(parallel_out)
+        );
     }
 }
 

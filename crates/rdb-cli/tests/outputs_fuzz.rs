@@ -1,8 +1,17 @@
 //! The output targets (`out_resp`, `out_keys`, `out_diff`, `out_html`) without libFuzzer: each
 //! runs on every real dump of testdata/corpus and on damaged copies (cut short, bytes
-//! flipped), under the targets' allocation cap. `cargo test --test outputs` in `fuzz/`.
+//! flipped), under the targets' allocation cap. It lives here, on the workspace's build,
+//! so that CI need not build the sinks with fuzzing instrumentation (`fuzz/run-ci.sh` runs
+//! the decoder's targets; `FUZZ_OUTPUTS=1` adds these four).
 
 use std::path::Path;
+
+use rdb_testkit::fuzz::alloc_cap::{arm, CapAlloc};
+use rdb_testkit::outputs;
+
+/// The fuzz targets' allocator, so that the cap below applies as it does under libFuzzer.
+#[global_allocator]
+static ALLOC: CapAlloc = CapAlloc;
 
 fn xorshift(x: &mut u64) -> u64 {
     *x ^= *x << 13;
@@ -14,7 +23,7 @@ fn xorshift(x: &mut u64) -> u64 {
 /// Every dump of testdata/corpus up to 256 KiB (what seeds `whole_file`).
 fn dumps() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
-    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/corpus")];
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus")];
     while let Some(dir) = dirs.pop() {
         for e in std::fs::read_dir(dir).unwrap() {
             let p = e.unwrap().path();
@@ -50,7 +59,7 @@ fn run_all(target: fn(&[u8])) {
     let mut x = 0x2545_F491_4F6C_DD1Du64;
     for (name, data) in dumps() {
         for d in variants(&data, &mut x) {
-            let _cap = rdb_fuzz::arm(rdb_fuzz::outputs::output_cap(d.len()));
+            let _cap = arm(outputs::output_cap(d.len()));
             let r = std::panic::catch_unwind(|| target(&d));
             if r.is_err() {
                 let path = std::env::temp_dir().join("rdb-fuzz-output-failure.rdb");
@@ -63,20 +72,20 @@ fn run_all(target: fn(&[u8])) {
 
 #[test]
 fn resp_on_the_corpus() {
-    run_all(rdb_fuzz::outputs::resp::run);
+    run_all(outputs::resp::run);
 }
 
 #[test]
 fn keys_on_the_corpus() {
-    run_all(rdb_fuzz::outputs::keys::run);
+    run_all(outputs::keys::run);
 }
 
 #[test]
 fn diff_on_the_corpus() {
-    run_all(rdb_fuzz::outputs::diff::run);
+    run_all(outputs::diff::run);
 }
 
 #[test]
 fn html_on_the_corpus() {
-    run_all(rdb_fuzz::outputs::html::run);
+    run_all(outputs::html::run);
 }
