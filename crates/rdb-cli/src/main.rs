@@ -19,7 +19,10 @@ mod progress;
 mod signals;
 mod spool;
 
-use cmd::{check, completions, convert, diff, filter, info, memory, report, seed, split, top};
+use cmd::{
+    check, completions, convert, diff, export_status, filter, info, memory, report, seed, split,
+    top,
+};
 
 /// Convert Redis and Valkey RDB dumps (RDB 1–12, VALKEY080/081, Redis 8.6+ where known) to
 /// NDJSON: one JSON object per key, in file order.
@@ -72,6 +75,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Compare two sets of dumps: keys on one side only, other type, value or TTL.
     Diff(diff::DiffArgs),
+    /// Show a Parquet export's state from its manifest, like aws rds describe-export-tasks.
+    ExportStatus(export_status::ExportStatusArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff): `rdb-convert man | man -l -`.
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
         Some(Command::Report(args)) => report::run(&args),
         // Its own exit statuses: 0 same, 1 different, 2 trouble.
         Some(Command::Diff(args)) => return diff::main(&args),
+        Some(Command::ExportStatus(args)) => export_status::run(&args),
         Some(Command::Completions(args)) => completions::completions(&args, Cli::command()),
         Some(Command::Man(args)) => completions::man(&args, Cli::command()),
     };

@@ -263,12 +263,24 @@ impl Export {
                     s.trailing_bytes
                 ));
             }
-            sources.push(json!({
+            let mut source = json!({
                 "path": path,
                 "size": s.info.size,
                 "rdb_version": s.info.version.magic(),
                 "checksum": checksum,
-            }));
+            });
+            // Where the dump comes from, as its server wrote it (absent from old dumps).
+            let header = &s.header;
+            for (name, value) in [
+                ("redis_ver", header.redis_ver.as_ref().map(|v| json!(v))),
+                ("valkey_ver", header.valkey_ver.as_ref().map(|v| json!(v))),
+                ("ctime", header.ctime.map(|t| json!(t))),
+            ] {
+                if let (Some(value), Some(map)) = (value, source.as_object_mut()) {
+                    map.insert(name.into(), value);
+                }
+            }
+            sources.push(source);
         }
         self.manifest.insert("source_files".into(), json!(sources));
     }

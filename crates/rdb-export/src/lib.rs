@@ -23,3 +23,4 @@ pub mod arrow;
 pub mod export;
 pub mod json;
 pub mod parquet;
+pub mod status;

@@ -22,6 +22,20 @@ pub enum ExpiryFilter {
     LiveAt(i64),
 }
 
+/// The form [`ExpiryFilter::from_str`](std::str::FromStr) reads (`any`, `live-at:MS`, ...):
+/// what an export's manifest records.
+impl std::fmt::Display for ExpiryFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExpiryFilter::Any => f.write_str("any"),
+            ExpiryFilter::None => f.write_str("none"),
+            ExpiryFilter::Set => f.write_str("set"),
+            ExpiryFilter::ExpiredAtOrBefore(ms) => write!(f, "expired-at-or-before:{ms}"),
+            ExpiryFilter::LiveAt(ms) => write!(f, "live-at:{ms}"),
+        }
+    }
+}
+
 impl std::str::FromStr for ExpiryFilter {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -234,6 +248,20 @@ fn class_match(pattern: &[u8], start: usize, c: u8) -> (bool, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_filters_display_as_they_parse() {
+        for f in [
+            ExpiryFilter::Any,
+            ExpiryFilter::None,
+            ExpiryFilter::Set,
+            ExpiryFilter::ExpiredAtOrBefore(5),
+            ExpiryFilter::LiveAt(1_795_860_000_000),
+        ] {
+            assert_eq!(f.to_string().parse::<ExpiryFilter>(), Ok(f));
+        }
+        assert_eq!(ExpiryFilter::LiveAt(7).to_string(), "live-at:7");
+    }
 
     #[test]
     fn globs() {

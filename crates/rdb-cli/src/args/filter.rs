@@ -152,7 +152,7 @@ impl FilterArgs {
             "key": self.key_glob,
             "key_regex": self.key_regex,
             "type": type_names(&self.types),
-            "expiry": format!("{:?}", self.expiry),
+            "expiry": self.expiry.to_string(),
             "min_size": self.min_size,
         });
         let exclusions = [

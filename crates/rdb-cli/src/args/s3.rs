@@ -76,6 +76,16 @@ pub enum SseArg {
 }
 
 impl S3OutputArgs {
+    /// The encryption asked for, as an export's manifest records it (RDS exports record
+    /// their KMS key): `{"sse": "aws:kms", "kms_key_id": ID}`; `None` without `--sse`.
+    pub fn describe(&self) -> Option<serde_json::Value> {
+        let sse = match self.sse? {
+            SseArg::Aes256 => "AES256",
+            SseArg::AwsKms => "aws:kms",
+        };
+        Some(serde_json::json!({ "sse": sse, "kms_key_id": self.kms_key_id }))
+    }
+
     fn sse(&self) -> Result<Option<Sse>> {
         match (self.sse, &self.kms_key_id) {
             (None, _) => Ok(None),

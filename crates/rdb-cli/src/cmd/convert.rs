@@ -289,6 +289,13 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
             .collect::<Vec<_>>()),
     );
     settings.insert("filters".into(), args.filter.describe());
+    if let Some(encryption) = args
+        .s3_output
+        .describe()
+        .filter(|_| s3::is_s3(Path::new(shown)))
+    {
+        settings.insert("encryption".into(), encryption);
+    }
     let export = Export::start(dir, &id, args.overwrite, settings)?;
     if let Some(notice) = export.notice() {
         eprintln!("rdb-convert: {notice}");

@@ -8,6 +8,7 @@ pub mod check;
 pub mod completions;
 pub mod convert;
 pub mod diff;
+pub mod export_status;
 pub mod filter;
 pub mod info;
 pub mod memory;

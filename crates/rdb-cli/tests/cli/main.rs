@@ -14,6 +14,7 @@ mod completions;
 mod decoder_gaps;
 mod diff;
 mod export_safety;
+mod export_status;
 mod golden;
 mod hostile_outputs;
 mod keys;

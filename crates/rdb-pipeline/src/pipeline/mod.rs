@@ -282,6 +282,34 @@ pub struct FileSummary {
     pub checksum: Checksum,
     /// Bytes after the dump.
     pub trailing_bytes: u64,
+    /// What the server that wrote the dump said of it in its aux fields.
+    pub header: SourceHeader,
+}
+
+/// The aux fields that say where a dump comes from (the others, such as `lua` scripts of
+/// old dumps, may hold user data and are not kept).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SourceHeader {
+    /// `redis-ver`: the server version (Valkey also writes it, as a Redis-compatible one).
+    pub redis_ver: Option<String>,
+    /// `valkey-ver`, on Valkey 8 and later.
+    pub valkey_ver: Option<String>,
+    /// `ctime`: when the dump was written, unix seconds.
+    pub ctime: Option<i64>,
+}
+
+impl SourceHeader {
+    /// Notes one aux field (the last of repeated ones wins, as a server loading it does).
+    pub fn note(&mut self, key: &[u8], value: &[u8]) {
+        let text = || String::from_utf8_lossy(value).into_owned();
+        match key {
+            b"redis-ver" => self.redis_ver = Some(text()),
+            b"valkey-ver" => self.valkey_ver = Some(text()),
+            b"ctime" => self.ctime = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok()),
+            _ => {}
+        }
+    }
 }
 
 /// Runs `files` through `sink`.

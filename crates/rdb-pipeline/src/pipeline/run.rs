@@ -11,7 +11,8 @@ use rdb_format::{
 };
 
 use super::{
-    Chunk, FileInfo, FileSummary, PipelineError, PipelineOptions, Progress, Result, Sink, SinkError,
+    Chunk, FileInfo, FileSummary, PipelineError, PipelineOptions, Progress, Result, Sink,
+    SinkError, SourceHeader,
 };
 use crate::filter::Filter;
 
@@ -53,6 +54,8 @@ struct DumpRun<F> {
     /// is verified: workers checksum their chunk while its bytes are at hand, so the dump is
     /// never read a second time (a whole-file pass at the end made every page resident).
     crc: Mutex<Option<u64>>,
+    /// The aux fields the scan saw (at the start of the dump), for the summary.
+    header: Mutex<SourceHeader>,
 }
 
 impl<F> DumpRun<F> {
@@ -169,6 +172,9 @@ pub(super) fn run_dumps<S: Sink>(
                     info: (*run.info).clone(),
                     checksum: eof.checksum,
                     trailing_bytes: eof.trailing_bytes,
+                    header: std::mem::take(
+                        &mut run.header.lock().unwrap_or_else(|p| p.into_inner()),
+                    ),
                 });
             }
         }
@@ -223,6 +229,7 @@ pub(super) fn run_dumps<S: Sink>(
                 info,
                 state,
                 crc: Mutex::new(None),
+                header: Mutex::new(SourceHeader::default()),
             });
             // The scan leaves the checksum to the chunks (see DumpRun::crc).
             let scan_options = DecoderOptions {
@@ -236,6 +243,7 @@ pub(super) fn run_dumps<S: Sink>(
                 *run.crc_mut() = Some(crc64(header));
             }
             let mut chunked = 0u64;
+            let mut header_scratch = Scratch::new();
             let mut chunk_index = 0;
             let mut start = scan.position();
             let mut start_db = 0;
@@ -246,6 +254,18 @@ pub(super) fn run_dumps<S: Sink>(
                 let item = scan.next_item().map_err(|e| run.decode_error(e))?;
                 let at = scan.position();
                 let eof = match item {
+                    Some(Item::Aux { key, value }) => {
+                        header_scratch.reset();
+                        let key = key.decode(&header_scratch);
+                        let value = value.decode(&header_scratch);
+                        if let (Ok(key), Ok(value)) = (key, value) {
+                            run.header
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .note(&key.to_vec(), &value.to_vec());
+                        }
+                        None
+                    }
                     Some(Item::Eof(e)) => Some(e),
                     Some(_) => None,
                     None => {

@@ -108,6 +108,28 @@ fn parquet_export_with_sse_read_back_with_pyarrow() {
         out.starts_with("aws:kms ") && out.contains("test-key-1"),
         "{out}"
     );
+    // export-status reads the remote manifest (it records the encryption asked for) and
+    // with --verify finds every listed object in place.
+    let out = ok(convert(
+        &ep,
+        &[
+            "export-status",
+            "s3://exports/kms/",
+            "--verify",
+            "--format",
+            "json",
+        ],
+    ));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["status"], "COMPLETE", "{status}");
+    assert_eq!(status["missing"], serde_json::json!([]), "{status}");
+    assert_eq!(
+        status["encryption"],
+        serde_json::json!({"sse": "aws:kms", "kms_key_id": "test-key-1"})
+    );
+    let out = ok(convert(&ep, &["export-status", "s3://exports/kms"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("status:    COMPLETE"), "{text}");
 
     // A second export into the same place needs --overwrite.
     let e = err(convert(
