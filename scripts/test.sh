@@ -23,6 +23,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "docs (every public item documented, every link resolved)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
 
+step "packages (what cargo publish would upload: metadata, README, licenses, path dependencies' versions)"
+cargo package --workspace --no-verify --locked --allow-dirty --quiet
+
 step "tests"
 cargo test --workspace --locked
 
