@@ -1,6 +1,5 @@
 //! `rdb-convert info`: what a dump holds, without decoding values.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
@@ -10,11 +9,13 @@ use rdb_report::info::{self, ChecksumStatus};
 
 use crate::args::filter::FilterArgs;
 use crate::args::input::InputArgs;
+use crate::args::report_output::ReportOutputArgs;
 use crate::inputs::ResolvedInputs;
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert info dump.rdb
-  rdb-convert info shard-*.rdb --json | jq '.files[].keys'
+  rdb-convert info shard-*.rdb --format json | jq '.files[].keys'
+  rdb-convert info shard-*.rdb -o info.txt
   rdb-convert info dump.rdb --now 1767225600000   expired = expiry before this time
   rdb-convert info 's3://backups/redis/name-*.rdb' --region eu-west-1";
 
@@ -28,14 +29,13 @@ pub struct InfoArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 
-    /// Write JSON ({"files":[...]}) instead of text.
-    #[arg(long)]
-    pub json: bool,
-
     /// Count keys expiring at or before this unix time in ms as expired (default: the dump's
     /// ctime aux field, else now).
     #[arg(long, value_name = "MS")]
     pub now: Option<i64>,
+
+    #[command(flatten)]
+    pub out: ReportOutputArgs,
 
     #[command(flatten)]
     pub input: InputArgs,
@@ -45,6 +45,7 @@ pub struct InfoArgs {
 }
 
 pub fn run(args: &InfoArgs) -> Result<()> {
+    args.out.check(&args.files)?;
     let filter = args.filter.to_filter()?;
     let options = args.input.options();
     let mut files = Vec::new();
@@ -60,14 +61,13 @@ pub fn run(args: &InfoArgs) -> Result<()> {
         let f = scanned.with_context(|| name.clone())?;
         files.push(f);
     }
-    let mut out = crate::output::stdout();
-    if args.json {
-        info::write_json(&mut out, &files)
-    } else {
-        info::write_text(&mut out, &files)
-    }
-    .context("writing output")?;
-    out.flush().context("writing output")?;
+    args.out.write(|mut out| {
+        if args.out.is_json() {
+            info::write_json(&mut out, &files)
+        } else {
+            info::write_text(&mut out, &files)
+        }
+    })?;
     let bad: Vec<&str> = files
         .iter()
         .filter(|f| matches!(f.checksum, Some(ChecksumStatus::Mismatch { .. })))

@@ -1,6 +1,6 @@
 //! `rdb-convert top`: the biggest keys, prefixes, types and a TTL histogram.
 
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -14,13 +14,16 @@ use super::warn_about;
 use crate::args::filter::FilterArgs;
 use crate::args::input::{pipeline_options, InputArgs};
 use crate::args::model::ModelArgs;
+use crate::args::report_output::ReportOutputArgs;
 use crate::inputs::{NamedFiles, ResolvedInputs};
+use crate::output::{commit_all, Pending};
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert top dump.rdb                          100 biggest keys by estimated memory
   rdb-convert top dump.rdb --by elements -n 20
   rdb-convert top dump.rdb --prefixes --depth 2     memory per user:123: style prefix
-  rdb-convert top dump.rdb --json | jq '.ttl'
+  rdb-convert top dump.rdb --format json | jq '.ttl'
+  rdb-convert top dump.rdb -n 1000 -o top.txt
   rdb-convert top dump.rdb --folded > keys.folded   then flamegraph.pl keys.folded > keys.svg
                                                     (or open keys.folded in speedscope.app)";
 
@@ -53,13 +56,12 @@ pub struct TopArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub depth: usize,
 
-    /// Write JSON instead of tables.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub out: ReportOutputArgs,
 
     /// Write one "frame;frame;key weight" line per key (split at --separator, weight by
     /// --by) for flamegraph.pl or speedscope, instead of tables.
-    #[arg(long, conflicts_with_all = ["json", "prefixes"])]
+    #[arg(long, conflicts_with_all = ["json", "format", "prefixes"])]
     pub folded: bool,
 
     /// Measure TTLs from this unix time in ms (default: the first dump's ctime aux field,
@@ -102,6 +104,7 @@ impl From<ByArg> for TopBy {
 }
 
 pub fn run(args: &TopArgs) -> Result<()> {
+    args.out.check(&args.files)?;
     if args.folded {
         return run_folded(args);
     }
@@ -163,26 +166,35 @@ pub fn run(args: &TopArgs) -> Result<()> {
         })
         .collect();
     let top = sink.finish();
-    let mut out = crate::output::stdout();
-    if args.json {
-        top.write_json(&mut out, &files)
-    } else {
-        let header: Vec<String> = files
-            .iter()
-            .map(|(name, model)| format!("{name} (memory model: {model})"))
-            .collect();
-        top.write_text(&mut out, &header)
-    }
-    .context("writing output")?;
-    out.flush().context("writing output")?;
-    Ok(())
+    args.out.write(|mut out| {
+        if args.out.is_json() {
+            top.write_json(&mut out, &files)
+        } else {
+            let header: Vec<String> = files
+                .iter()
+                .map(|(name, model)| format!("{name} (memory model: {model})"))
+                .collect();
+            top.write_text(&mut out, &header)
+        }
+    })
 }
 
 /// `--folded`: one line per key, in file order, straight to stdout.
 fn run_folded(args: &TopArgs) -> Result<()> {
     let options = pipeline_options(&args.input, &args.filter)?;
+    // With -o, into a pending file put in place at the end (removed on failure).
+    let pending = args
+        .out
+        .output
+        .as_deref()
+        .map(Pending::create)
+        .transpose()?;
+    let out: Box<dyn Write + Send> = match &pending {
+        Some(p) => Box::new(BufWriter::with_capacity(1 << 20, p.writer()?)),
+        None => Box::new(crate::output::stdout()),
+    };
     let sink = FoldedSink::new(
-        crate::output::stdout(),
+        out,
         args.separator.as_bytes(),
         args.by.into(),
         args.model.options(),
@@ -202,6 +214,11 @@ fn run_folded(args: &TopArgs) -> Result<()> {
     for s in &summaries {
         warn_about(s);
     }
-    sink.finish().context("writing output")?;
+    sink.finish()
+        .and_then(|mut out| out.flush())
+        .context("writing output")?;
+    if let Some(p) = pending {
+        commit_all(vec![p])?;
+    }
     Ok(())
 }

@@ -24,6 +24,7 @@ mod pipeline;
 mod progress;
 mod real_servers;
 mod report_html;
+mod report_outputs;
 mod reports;
 mod resp;
 mod robustness;
