@@ -33,3 +33,4 @@ mod seed_safety;
 mod seed_tls_cluster;
 mod source_expectations;
 mod split;
+mod several_inputs;
