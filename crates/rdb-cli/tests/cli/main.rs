@@ -34,3 +34,4 @@ mod seed_tls_cluster;
 mod source_expectations;
 mod split;
 mod several_inputs;
+mod top_min_memory;
