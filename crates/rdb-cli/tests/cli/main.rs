@@ -35,3 +35,4 @@ mod source_expectations;
 mod split;
 mod several_inputs;
 mod top_min_memory;
+mod progress_lines;
