@@ -264,7 +264,7 @@ impl<'l, W: Write> Splitter<'l, W> {
                 }
                 Item::Record(r) => {
                     records += 1;
-                    if records % 1024 == 0 {
+                    if records.is_multiple_of(1024) {
                         progress
                             .bytes_done
                             .store(bytes_before + r.offset, Ordering::Relaxed);
