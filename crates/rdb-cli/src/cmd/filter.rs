@@ -19,17 +19,16 @@ pub const FILTER_EXAMPLES: &str = "Examples:
   rdb-convert filter shard-*.rdb -o users.rdb --key 'user:*'   N dumps into one";
 
 /// Write a smaller, valid RDB holding only the keys the filters select.
-///
-/// Several dumps give one output holding the kept keys of all, in input order; aux fields
-/// and function libraries are the first dump's; databases stay as they are. A key found in
-/// two dumps is an error and nothing is written (Redis refuses to load a dump holding a key
-/// twice); the check keeps ~16-32 bytes per key in memory and is off with --no-validate
-/// (duplicates are then written as they come).
 #[derive(Args, Debug, Clone)]
 #[command(after_help = FILTER_EXAMPLES)]
 pub struct FilterCommandArgs {
     /// The dumps to filter, into one output (`-` for standard input; gzip, zstd, lz4
     /// decompressed).
+    ///
+    /// Several dumps: their keys in input order; aux fields and functions of the first;
+    /// databases as they are. A key in two dumps is an error and nothing is written (Redis
+    /// refuses to load a dump holding a key twice); the check keeps ~16-32 bytes per key and
+    /// is off with --no-validate, which writes duplicates as they come.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 

@@ -40,16 +40,15 @@ fn parse_shards(s: &str) -> Result<usize, String> {
 /// contiguous slot ranges (as redis-cli --cluster create assigns them), or a live cluster's
 /// ranges with --slots-from. Records are copied byte for byte; files are written under
 /// temporary names and renamed only when all are complete.
-///
-/// Several dumps (e.g. the shards of an old cluster) are split together, their keys in
-/// input order; aux fields and function libraries are the first dump's; databases stay as
-/// they are. A key found in two dumps is an error and nothing is written (Redis refuses to
-/// load a dump holding a key twice); the check keeps ~16-32 bytes per key in memory and is
-/// off with --no-validate (duplicates are then written as they come).
 #[derive(Args, Debug, Clone)]
 #[command(after_help = SPLIT_EXAMPLES)]
 pub struct SplitArgs {
     /// The dumps to split, together (`-` for standard input; gzip, zstd, lz4 decompressed).
+    ///
+    /// Several dumps: their keys in input order; aux fields and functions of the first;
+    /// databases as they are. A key in two dumps is an error and nothing is written (Redis
+    /// refuses to load a dump holding a key twice); the check keeps ~16-32 bytes per key and
+    /// is off with --no-validate, which writes duplicates as they come.
     #[arg(value_name = "FILE", required = true)]
     pub files: Vec<PathBuf>,
 
