@@ -10,6 +10,7 @@ use rdb_pipeline::pipeline::{Inputs, PipelineError};
 use rdb_s3::{Downloaded, Fetched, ObjectInfo, Prefetcher, SpoolDir, S3};
 
 use crate::args::s3::{client, is_s3, parse_url, S3Args};
+use crate::progress::{self, Mode};
 use crate::spool::{self, Spooled, STDIN_NAME};
 
 enum Entry {
@@ -78,6 +79,8 @@ pub struct ResolvedInputs {
     entries: Vec<Entry>,
     s3: Option<S3>,
     keep: Option<PathBuf>,
+    /// How [`ResolvedInputs::download_all`] shows its downloads.
+    progress: Mode,
 }
 
 impl ResolvedInputs {
@@ -110,7 +113,14 @@ impl ResolvedInputs {
             entries,
             s3,
             keep: args.keep_download.clone(),
+            progress: Mode::Off,
         })
+    }
+
+    /// Shows the progress of [`ResolvedInputs::download_all`]'s S3 downloads as `mode` says.
+    pub fn with_progress(mut self, mode: Mode) -> ResolvedInputs {
+        self.progress = mode;
+        self
     }
 
     /// Inputs for [`rdb_pipeline::pipeline::run_inputs`]: local files opened in turn, S3
@@ -176,37 +186,26 @@ impl ResolvedInputs {
                 Entry::Remote(o) => o.url.to_string(),
             })
             .collect();
+        let remote_bytes: u64 = self
+            .entries
+            .iter()
+            .map(|e| match e {
+                Entry::Remote(o) => o.size,
+                Entry::Local(..) | Entry::Stdin => 0,
+            })
+            .sum();
+        let (mode, s3) = (self.progress, self.s3.clone());
+        // Counted from here: the prefetcher starts downloading at once.
+        let before = s3.as_ref().map_or(0, |s| s.transferred().downloaded());
         let mut inputs = self.prefetch(0)?;
-        let mut paths = Vec::new();
-        let mut held = Vec::new();
-        let mut copies = Vec::new();
-        for i in 0..inputs.entries.len() {
-            match &inputs.entries[i] {
-                Entry::Local(p, _) => {
-                    match spool::local(p).with_context(|| p.display().to_string())? {
-                        Some(copy) => {
-                            paths.push(copy.path());
-                            copies.push(copy);
-                        }
-                        None => paths.push(p.clone()),
-                    }
-                }
-                Entry::Stdin => {
-                    let copy = spool::stdin().context(STDIN_NAME)?;
-                    paths.push(copy.path());
-                    copies.push(copy);
-                }
-                Entry::Remote(_) => match inputs.next_download()? {
-                    Fetched::File(d) => {
-                        paths.push(d.path.clone());
-                        held.push(d);
-                    }
-                    Fetched::Memory(m) => {
-                        anyhow::bail!("internal: {} not in a file", m.object.url)
-                    }
-                },
+        let mut fetch_all = || -> Result<_> { fetch_in_order(&mut inputs) };
+        let (paths, held, copies) = match s3 {
+            Some(s3) if remote_bytes > 0 => {
+                let transferred = || s3.transferred().downloaded().saturating_sub(before);
+                progress::run_transfer("download", mode, remote_bytes, transferred, fetch_all)?
             }
-        }
+            _ => fetch_all()?,
+        };
         Ok((
             paths,
             names,
@@ -219,21 +218,55 @@ impl ResolvedInputs {
     }
 }
 
-/// One dump argument (split, filter): a local path as it is, or the one object an S3 URL
-/// names, downloaded, or a copy of standard input or of a compressed dump. Returns the
-/// local path, the name to show for it, and what keeps the copy alive.
-pub fn single_input(file: &Path, args: &S3Args) -> Result<(PathBuf, String, Option<LocalCopies>)> {
-    let resolved = ResolvedInputs::new(std::slice::from_ref(&file.to_path_buf()), args)?;
-    if resolved.entries.len() != 1 {
-        return Err(crate::UsageError(format!(
-            "{} names {} objects; this command reads one dump",
-            file.display(),
-            resolved.entries.len()
-        ))
-        .into());
+/// Every input as a local file, in order: downloads, spooled copies, local paths.
+#[allow(clippy::type_complexity)]
+fn fetch_in_order(
+    inputs: &mut PipelineInputs,
+) -> Result<(Vec<PathBuf>, Vec<Downloaded>, Vec<Spooled>)> {
+    let mut paths = Vec::new();
+    let mut held = Vec::new();
+    let mut copies = Vec::new();
+    for i in 0..inputs.entries.len() {
+        match &inputs.entries[i] {
+            Entry::Local(p, _) => {
+                match spool::local(p).with_context(|| p.display().to_string())? {
+                    Some(copy) => {
+                        paths.push(copy.path());
+                        copies.push(copy);
+                    }
+                    None => paths.push(p.clone()),
+                }
+            }
+            Entry::Stdin => {
+                let copy = spool::stdin().context(STDIN_NAME)?;
+                paths.push(copy.path());
+                copies.push(copy);
+            }
+            Entry::Remote(_) => match inputs.next_download()? {
+                Fetched::File(d) => {
+                    paths.push(d.path.clone());
+                    held.push(d);
+                }
+                Fetched::Memory(m) => {
+                    anyhow::bail!("internal: {} not in a file", m.object.url)
+                }
+            },
+        }
     }
-    let (mut paths, mut names, copies) = resolved.download_all()?;
-    Ok((paths.remove(0), names.remove(0), Some(copies)))
+    Ok((paths, held, copies))
+}
+
+/// The dump arguments of split and filter as local files: local paths as they are, `s3://`
+/// objects downloaded, standard input and compressed dumps copied. Returns the local paths,
+/// the names to show for them, and what keeps the copies alive.
+pub fn local_inputs(
+    files: &[PathBuf],
+    args: &S3Args,
+    progress: Mode,
+) -> Result<(Vec<PathBuf>, Vec<String>, LocalCopies)> {
+    ResolvedInputs::new(files, args)?
+        .with_progress(progress)
+        .download_all()
 }
 
 /// Local files, some of them downloaded copies, shown in messages and summaries under their

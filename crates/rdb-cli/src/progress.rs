@@ -21,17 +21,28 @@ pub enum Mode {
     Bar,
     /// A plain line every few seconds (stderr is a file or a pipe).
     Lines,
+    /// Plain lines once the run has taken [`LONG_RUN`] (stderr is no terminal and neither
+    /// flag is given): a long job's log shows it is alive, a short one stays silent.
+    LinesIfLong,
 }
+
+/// How long a run goes before [`Mode::LinesIfLong`] starts writing lines.
+const LONG_RUN: Duration = Duration::from_secs(10);
 
 impl Mode {
     /// `--progress` forces progress where stderr is no terminal; `--no-progress` hides it.
+    /// Off a terminal with neither flag: lines when `CI` is set (CI logs), else lines only
+    /// once the run is long.
     pub fn choose(progress: bool, no_progress: bool) -> Mode {
         let terminal = std::io::stderr().is_terminal();
         match (no_progress, progress, terminal) {
             (true, _, _) => Mode::Off,
             (false, _, true) => Mode::Bar,
             (false, true, false) => Mode::Lines,
-            (false, false, false) => Mode::Off,
+            (false, false, false) if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) => {
+                Mode::Lines
+            }
+            (false, false, false) => Mode::LinesIfLong,
         }
     }
 }
@@ -74,24 +85,75 @@ pub fn run_with<T>(
     tick: impl Fn(&Progress) + Sync,
     work: impl FnOnce() -> T,
 ) -> T {
+    run_labeled(Label::Dump, progress, mode, tick, work)
+}
+
+/// Runs `work`, an S3 transfer of `total` bytes (`label`: "download", "upload"), while the
+/// bytes `transferred` reports as done (read from the S3 client's counters twice a second)
+/// are shown.
+pub fn run_transfer<T>(
+    label: &'static str,
+    mode: Mode,
+    total: u64,
+    transferred: impl Fn() -> u64 + Sync,
+    work: impl FnOnce() -> T,
+) -> T {
+    let progress = Progress::default();
+    progress.bytes_total.store(total, Ordering::Relaxed);
+    let tick = |p: &Progress| {
+        let done = transferred().min(total);
+        p.bytes_done.store(done, Ordering::Relaxed);
+    };
+    run_labeled(Label::Transfer(label), &progress, mode, tick, work)
+}
+
+/// What the progress is of.
+#[derive(Clone, Copy)]
+enum Label {
+    /// Dumps being read: bytes and keys.
+    Dump,
+    /// An S3 transfer: bytes only, the line starts with its name.
+    Transfer(&'static str),
+}
+
+fn run_labeled<T>(
+    label: Label,
+    progress: &Progress,
+    mode: Mode,
+    tick: impl Fn(&Progress) + Sync,
+    work: impl FnOnce() -> T,
+) -> T {
     let done = AtomicBool::new(false);
+    let prefix = match label {
+        Label::Dump => String::new(),
+        Label::Transfer(name) => format!("{name} "),
+    };
+    let show = |s: &Snapshot| match label {
+        Label::Dump => s.line(),
+        Label::Transfer(_) => s.bytes_line(),
+    };
     std::thread::scope(|scope| {
         scope.spawn(|| {
             let bar = (mode == Mode::Bar).then(|| {
                 let b = ProgressBar::new(0);
                 // The fixed part stays under 60 columns so that the bar shrinks, and the line
                 // does not wrap, on an 80-column terminal.
+                let template = match label {
+                    Label::Dump => "{wide_bar} {percent:>3}% {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
+                    Label::Transfer(_) => "{msg} {wide_bar} {percent:>3}% {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+                };
                 b.set_style(
-                    ProgressStyle::with_template(
-                        "{wide_bar} {percent:>3}% {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                    ProgressStyle::with_template(template)
+                        .unwrap_or_else(|_| ProgressStyle::default_bar()),
                 );
                 b
             });
             let started = Instant::now();
             let interval = line_interval();
             let mut last_line = started;
+            let lines = || {
+                mode == Mode::Lines || (mode == Mode::LinesIfLong && started.elapsed() >= LONG_RUN)
+            };
             while !done.load(Ordering::Relaxed) {
                 if CANCEL.load(Ordering::Relaxed) {
                     progress.cancel.store(true, Ordering::Relaxed);
@@ -101,10 +163,15 @@ pub fn run_with<T>(
                 if let Some(b) = &bar {
                     b.set_length(snapshot.total);
                     b.set_position(snapshot.done);
-                    b.set_message(format!("{} keys", short_count(snapshot.keys)));
+                    match label {
+                        Label::Dump => {
+                            b.set_message(format!("{} keys", short_count(snapshot.keys)))
+                        }
+                        Label::Transfer(name) => b.set_message(name),
+                    }
                 }
-                if mode == Mode::Lines && last_line.elapsed() >= interval {
-                    eprintln!("progress: {}", snapshot.line());
+                if lines() && last_line.elapsed() >= interval {
+                    eprintln!("progress: {prefix}{}", show(&snapshot));
                     last_line = Instant::now();
                 }
                 for _ in 0..10 {
@@ -117,8 +184,13 @@ pub fn run_with<T>(
             if let Some(b) = bar {
                 b.finish_and_clear();
             }
-            if mode == Mode::Lines {
-                eprintln!("progress: done {}", Snapshot::of(progress, started.elapsed()).line());
+            if lines() {
+                // A transfer's counter is read by `tick`: once more for the final figure.
+                if matches!(label, Label::Transfer(_)) {
+                    tick(progress);
+                }
+                let last = Snapshot::of(progress, started.elapsed());
+                eprintln!("progress: {prefix}done {}", show(&last));
             }
         });
         let result = work();
@@ -148,6 +220,15 @@ impl Snapshot {
     /// `37.5% 3.1 GB/8.2 GB 412 MB/s 1.2M keys ETA 12s` (no % nor ETA when the total is
     /// unknown).
     fn line(&self) -> String {
+        self.with_keys(true)
+    }
+
+    /// The line without keys, for transfers: `37.5% 3.1 GB/8.2 GB 412 MB/s ETA 12s`.
+    fn bytes_line(&self) -> String {
+        self.with_keys(false)
+    }
+
+    fn with_keys(&self, keys: bool) -> String {
         let secs = self.elapsed.as_secs_f64().max(0.001);
         let rate = self.done as f64 / secs;
         let mut line = String::new();
@@ -161,11 +242,10 @@ impl Snapshot {
         } else {
             line.push_str(&format!("{} ", bytes(self.done as f64)));
         }
-        line.push_str(&format!(
-            "{}/s {} keys",
-            bytes(rate),
-            short_count(self.keys)
-        ));
+        line.push_str(&format!("{}/s", bytes(rate)));
+        if keys {
+            line.push_str(&format!(" {} keys", short_count(self.keys)));
+        }
         if self.total > self.done && rate > 0.0 {
             let eta = (self.total - self.done) as f64 / rate;
             line.push_str(&format!(" ETA {:.0}s", eta.ceil()));
@@ -243,6 +323,7 @@ mod tests {
         assert_eq!(s.line(), "37.8% 3.1 GB/8.2 GB 310.0 MB/s 1.2M keys ETA 17s");
         let unknown = Snapshot { total: 0, ..s };
         assert_eq!(unknown.line(), "3.1 GB 310.0 MB/s 1.2M keys");
+        assert_eq!(s.bytes_line(), "37.8% 3.1 GB/8.2 GB 310.0 MB/s ETA 17s");
         assert_eq!(bytes(999.0), "999 B");
         assert_eq!(short_count(999), "999");
     }

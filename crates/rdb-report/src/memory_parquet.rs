@@ -30,7 +30,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use rdb_format::{DecoderOptions, Record, Scratch};
 
-use crate::memory::{for_each_record, FileModels, KeyMemory, MemoryModel, ModelOptions};
+use crate::memory::{for_each_estimate, FileModels, KeyMemory, MemoryModel, ModelOptions};
 use crate::ReportSinkError;
 use rdb_pipeline::pipeline::{Chunk, FileInfo as PipelineFile, Sink, SinkError};
 
@@ -208,11 +208,9 @@ impl<W: Write + Send> Sink for MemoryParquetSink<W> {
         scratch: &mut Scratch,
     ) -> Result<Option<RecordBatch>, SinkError<ReportSinkError>> {
         let mut rows = Rows::new();
-        for_each_record(chunk, items, scratch, |r, key, scratch| {
-            let m = model.estimate(r, scratch)?;
-            if m.bytes >= self.min_memory {
-                rows.push(r, key, &m);
-            }
+        let min = self.min_memory;
+        for_each_estimate(chunk, items, scratch, model, min, |r, key, m, _| {
+            rows.push(r, key, &m);
             Ok(())
         })?;
         rows.finish(&self.schema).map_err(SinkError::Sink)

@@ -2,6 +2,7 @@
 //! owns, so callers stay synchronous.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -82,6 +83,27 @@ pub(crate) struct Inner {
     pub(crate) options: S3Options,
     stores: Mutex<HashMap<String, Arc<AmazonS3>>>,
     credentials: std::sync::OnceLock<object_store::aws::AwsCredentialProvider>,
+    pub(crate) transferred: Transferred,
+}
+
+/// Bytes a client (and its clones) has moved so far, for a progress display: the caller
+/// reads them while a download or upload runs on another thread.
+#[derive(Debug, Default)]
+pub struct Transferred {
+    pub(crate) downloaded: AtomicU64,
+    pub(crate) uploaded: AtomicU64,
+}
+
+impl Transferred {
+    /// Bytes of object ranges received (a retried range counts once).
+    pub fn downloaded(&self) -> u64 {
+        self.downloaded.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of objects and multipart parts handed to the store (a part counts when queued).
+    pub fn uploaded(&self) -> u64 {
+        self.uploaded.load(Ordering::Relaxed)
+    }
 }
 
 impl S3 {
@@ -111,6 +133,7 @@ impl S3 {
                 options,
                 stores: Mutex::new(HashMap::new()),
                 credentials: std::sync::OnceLock::new(),
+                transferred: Transferred::default(),
             }),
         })
     }
@@ -118,6 +141,11 @@ impl S3 {
     /// The resolved settings (region, endpoint...).
     pub fn settings(&self) -> &Resolved {
         &self.inner.settings
+    }
+
+    /// Bytes downloaded and uploaded so far by this client and its clones.
+    pub fn transferred(&self) -> &Transferred {
+        &self.inner.transferred
     }
 
     /// The transfer options.

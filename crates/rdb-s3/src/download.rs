@@ -208,6 +208,10 @@ impl S3 {
             let failure = match outcome {
                 Ok(data) if data.len() as u64 == end - start => {
                     tracing::debug!(url = %object.url, start, end, "range downloaded");
+                    self.inner
+                        .transferred
+                        .downloaded
+                        .fetch_add(end - start, Ordering::Relaxed);
                     return Ok(data);
                 }
                 // A short body: the connection ended early.

@@ -28,7 +28,7 @@ mod error;
 mod upload;
 mod url;
 
-pub use client::{ObjectInfo, S3Options, Sse, S3};
+pub use client::{ObjectInfo, S3Options, Sse, Transferred, S3};
 pub use config::{Credentials, Env, ProcessEnv, Resolved, S3Config};
 pub use download::{local_name, Downloaded, Fetched, InMemory, Prefetcher, SpoolDir};
 pub use error::{Op, S3Error};

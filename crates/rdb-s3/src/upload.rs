@@ -156,6 +156,8 @@ impl S3 {
             if let Err(e) = store.put(&path, PutPayload::from(data)).await {
                 return Err(self.map_err(e, &item.url, Op::Put).await);
             }
+            let sent = &self.inner.transferred.uploaded;
+            sent.fetch_add(size, Ordering::Relaxed);
         } else {
             let upload = match store.put_multipart(&path).await {
                 Ok(u) => u,
@@ -184,6 +186,8 @@ impl S3 {
                     break;
                 }
                 tracing::debug!(url = %item.url, bytes = part.len(), "multipart part queued");
+                let sent = &self.inner.transferred.uploaded;
+                sent.fetch_add(part.len() as u64, Ordering::Relaxed);
                 writer.put(part.into());
             }
             // finish aborts the upload itself when a part or the completion fails.

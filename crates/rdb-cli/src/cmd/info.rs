@@ -4,13 +4,16 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use rdb_pipeline::pipeline::Inputs;
+use std::sync::atomic::Ordering;
+
+use rdb_pipeline::pipeline::{Inputs, Progress};
 use rdb_report::info::{self, ChecksumStatus};
 
 use crate::args::filter::FilterArgs;
 use crate::args::input::InputArgs;
 use crate::args::report_output::ReportOutputArgs;
 use crate::inputs::ResolvedInputs;
+use crate::progress::ProgressArgs;
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert info dump.rdb
@@ -42,6 +45,9 @@ pub struct InfoArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 pub fn run(args: &InfoArgs) -> Result<()> {
@@ -51,16 +57,34 @@ pub fn run(args: &InfoArgs) -> Result<()> {
     let mut files = Vec::new();
     // S3 objects are downloaded one ahead of the scan, each removed when scanned.
     let mut inputs = ResolvedInputs::new(&args.files, &args.input.s3)?.into_pipeline()?;
-    for index in 0..inputs.count() {
-        let file = inputs.open(index)?;
-        let name = file.path().display().to_string();
-        let scanned = info::scan_bytes(file.data(), options, &name, &filter, args.now)
-            .map_err(anyhow::Error::from);
-        // A dump cut while being read decodes as zeros: report the cut, not what it caused.
-        file.verify().with_context(|| name.clone())?;
-        let f = scanned.with_context(|| name.clone())?;
-        files.push(f);
-    }
+    // Progress advances file by file (a scan reads record headers only: it is quick).
+    let progress = Progress::default();
+    progress
+        .bytes_total
+        .store(inputs.total_bytes(), Ordering::Relaxed);
+    crate::progress::run_with(
+        &progress,
+        args.progress.mode(),
+        |_| {},
+        || -> Result<()> {
+            for index in 0..inputs.count() {
+                let file = inputs.open(index)?;
+                let name = file.path().display().to_string();
+                let scanned = info::scan_bytes(file.data(), options, &name, &filter, args.now)
+                    .map_err(anyhow::Error::from);
+                // A dump cut while being read decodes as zeros: report the cut, not what it caused.
+                file.verify().with_context(|| name.clone())?;
+                let f = scanned.with_context(|| name.clone())?;
+                let len = file.data().len() as u64;
+                progress.bytes_done.fetch_add(len, Ordering::Relaxed);
+                progress
+                    .keys_done
+                    .fetch_add(f.totals().keys, Ordering::Relaxed);
+                files.push(f);
+            }
+            Ok(())
+        },
+    )?;
     args.out.write(|mut out| {
         if args.out.is_json() {
             info::write_json(&mut out, &files)

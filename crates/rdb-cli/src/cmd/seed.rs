@@ -1,20 +1,22 @@
 //! `rdb-convert seed`: RESTORE a dump's keys into a running Redis/Valkey or cluster.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use clap::Args;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rdb_cluster::seed::{seed_blocking, Progress, SeedOptions, SeedReport};
 use rdb_cluster::OnUnsupported;
 use rdb_format::DecoderOptions;
+use rdb_pipeline::pipeline::Progress as PipelineProgress;
 
 use super::{one_line, seed_auth};
 use crate::args::filter::FilterArgs;
 use crate::args::s3::S3Args;
 use crate::args::tls::TlsArgs;
 use crate::inputs::ResolvedInputs;
+use crate::progress::{Mode, ProgressArgs};
 
 pub const EXAMPLES: &str = "Examples:
   rdb-convert seed dump.rdb --target redis://127.0.0.1:6379
@@ -94,9 +96,12 @@ pub struct SeedArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub verify_sample: usize,
 
-    /// No progress bar.
+    /// No progress (the same as --no-progress).
     #[arg(long, short)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 
     /// Do not verify the dumps' CRC64.
     #[arg(long)]
@@ -151,34 +156,29 @@ pub fn run(args: &SeedArgs) -> Result<()> {
         },
         ..SeedOptions::default()
     };
-    let bar = if args.quiet {
-        ProgressBar::hidden()
+    let mode = if args.quiet {
+        Mode::Off
     } else {
-        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {percent:>3}% {binary_bytes}/{binary_total_bytes} {msg} [{elapsed_precise}]",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(250));
-        bar
-    };
-    let b = bar.clone();
-    let progress = move |p: &Progress| {
-        b.set_length(p.bytes_total);
-        b.set_position(p.bytes_done);
-        let secs = p.elapsed.as_secs_f64().max(0.001);
-        b.set_message(format!(
-            "{} keys, {:.0} keys/s",
-            p.seeded,
-            p.seeded as f64 / secs
-        ));
+        args.progress.mode()
     };
     // S3 inputs are downloaded first (seeding reads its files more than once).
-    let (files, _, _downloads) = ResolvedInputs::new(&args.files, &args.s3)?.download_all()?;
-    let result = seed_blocking(&files, &options, progress);
-    bar.finish_and_clear();
+    let (files, _, _downloads) = ResolvedInputs::new(&args.files, &args.s3)?
+        .with_progress(mode)
+        .download_all()?;
+    // The seed's own figures, copied into the counters the progress display reads.
+    let shown = Arc::new(PipelineProgress::default());
+    let counters = shown.clone();
+    let report_progress = move |p: &Progress| {
+        counters.bytes_total.store(p.bytes_total, Ordering::Relaxed);
+        counters.bytes_done.store(p.bytes_done, Ordering::Relaxed);
+        counters.keys_done.store(p.seeded, Ordering::Relaxed);
+    };
+    let result = crate::progress::run_with(
+        &shown,
+        mode,
+        |_| {},
+        || seed_blocking(&files, &options, report_progress),
+    );
     let report = result.map_err(|e| anyhow::anyhow!(one_line(&e)))?;
     summary(&report);
     if !report.is_clean() {

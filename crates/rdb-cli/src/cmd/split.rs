@@ -12,14 +12,17 @@ use super::write_rdb::{stage_outputs, write_rdbs};
 use crate::args::filter::FilterArgs;
 use crate::args::rdb_output::RdbOutputArgs;
 use crate::args::tls::TlsArgs;
-use crate::inputs::{is_stdin, single_input};
+use crate::inputs::{is_stdin, local_inputs};
 use crate::output::refuse_input_as_output;
+use crate::progress::ProgressArgs;
 
 pub const SPLIT_EXAMPLES: &str = "Examples:
   rdb-convert split dump.rdb --shards 3                 dump-0001.rdb .. dump-0003.rdb
   rdb-convert split backup.rdb.gz --shards 3            backup-0001.rdb .. backup-0003.rdb
   rdb-convert split dump.rdb --slots-from redis://node1:7000 --output-prefix /tmp/shard
   rdb-convert split dump.rdb --shards 6 --rdb-version 9 (for Redis 5.0-6.2 servers)
+  rdb-convert split old-1.rdb old-2.rdb old-3.rdb --shards 2 --output-prefix new
+                                                        3 shards' dumps into 2 (new-0001.rdb ..)
   rdb-convert split s3://backups/dump.rdb --shards 3 --output-prefix s3://backups/split/dump --sse AES256";
 
 /// 1 to 16384 shards (one slot each at most); checked by clap, so a bad count exits 2.
@@ -40,9 +43,14 @@ fn parse_shards(s: &str) -> Result<usize, String> {
 #[derive(Args, Debug, Clone)]
 #[command(after_help = SPLIT_EXAMPLES)]
 pub struct SplitArgs {
-    /// The dump to split.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The dumps to split, together (`-` for standard input; gzip, zstd, lz4 decompressed).
+    ///
+    /// Several dumps: their keys in input order; aux fields and functions of the first;
+    /// databases as they are. A key in two dumps is an error and nothing is written (Redis
+    /// refuses to load a dump holding a key twice); the check keeps ~16-32 bytes per key and
+    /// is off with --no-validate, which writes duplicates as they come.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
 
     /// Number of shards (even slot ranges).
     #[arg(long, value_name = "N", required_unless_present = "slots_from", value_parser = parse_shards)]
@@ -55,7 +63,7 @@ pub struct SplitArgs {
     #[command(flatten)]
     pub tls: TlsArgs,
 
-    /// Output names: PREFIX-0001.rdb, ... (default: FILE without its extension and
+    /// Output names: PREFIX-0001.rdb, ... (default: the first FILE without its extension and
     /// compression suffix, d.rdb.gz -> d; `stdin` for -); may be s3://bucket/dir/name
     /// (files are uploaded once all are written).
     #[arg(long, value_name = "PATH")]
@@ -71,6 +79,9 @@ pub struct SplitArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub progress: ProgressArgs,
 }
 
 /// The output prefix for FILE: its name without the compression suffix and the extension
@@ -112,7 +123,7 @@ pub fn run(args: &SplitArgs) -> Result<()> {
     let prefix = args
         .output_prefix
         .clone()
-        .unwrap_or_else(|| default_prefix(&args.file));
+        .unwrap_or_else(|| default_prefix(&args.files[0]));
     let paths: Vec<PathBuf> = (1..=layout.shards())
         .map(|i| {
             let mut name = prefix.as_os_str().to_owned();
@@ -120,23 +131,25 @@ pub fn run(args: &SplitArgs) -> Result<()> {
             PathBuf::from(name)
         })
         .collect();
-    let (input, name, _download) = single_input(&args.file, &args.output.s3)?;
+    let (inputs, input_names, _downloads) =
+        local_inputs(&args.files, &args.output.s3, args.progress.mode())?;
     for p in &paths {
-        refuse_input_as_output(p, std::slice::from_ref(&input))?;
+        refuse_input_as_output(p, &inputs)?;
     }
     let (paths, staged) = stage_outputs(paths, &args.output)?;
     let cluster = Some(args.flatten_dbs);
     let report = write_rdbs(
-        &input,
-        &name,
+        &inputs,
+        &input_names,
         &layout,
         &paths.1,
         &args.output,
         &args.filter,
         cluster,
+        args.progress.mode(),
     )?;
     if let Some(s) = staged {
-        s.upload()?;
+        s.upload(args.progress.mode())?;
     }
     for (i, path) in paths.0.iter().enumerate() {
         let ranges: Vec<String> = layout

@@ -24,6 +24,7 @@ pub const EXAMPLES: &str = "Examples:
   rdb-convert top dump.rdb --prefixes --depth 2     memory per user:123: style prefix
   rdb-convert top dump.rdb --format json | jq '.ttl'
   rdb-convert top dump.rdb -n 1000 -o top.txt
+  rdb-convert top dump.rdb --min-memory 1048576     only keys of 1 MiB or more
   rdb-convert top dump.rdb --folded > keys.folded   then flamegraph.pl keys.folded > keys.svg
                                                     (or open keys.folded in speedscope.app)";
 
@@ -63,6 +64,11 @@ pub struct TopArgs {
     /// --by) for flamegraph.pl or speedscope, instead of tables.
     #[arg(long, conflicts_with_all = ["json", "format", "prefixes"])]
     pub folded: bool,
+
+    /// Only keys whose estimated memory is at least BYTES are ranked and counted (like
+    /// memory --min-memory), e.g. --min-memory 1048576.
+    #[arg(long, value_name = "BYTES")]
+    pub min_memory: Option<u64>,
 
     /// Measure TTLs from this unix time in ms (default: the first dump's ctime aux field,
     /// else now).
@@ -110,8 +116,9 @@ pub fn run(args: &TopArgs) -> Result<()> {
     }
     let options = pipeline_options(&args.input, &args.filter)?;
     // The first dump is read before the run (its ctime), so S3 inputs are downloaded first.
-    let (paths, names, _downloads) =
-        ResolvedInputs::new(&args.files, &args.input.s3)?.download_all()?;
+    let (paths, names, _downloads) = ResolvedInputs::new(&args.files, &args.input.s3)?
+        .with_progress(args.progress.mode())
+        .download_all()?;
     let now = match (args.now, paths.first()) {
         (Some(now), _) => now,
         (None, Some(first)) => {
@@ -138,7 +145,8 @@ pub fn run(args: &TopArgs) -> Result<()> {
         },
         args.model.options(),
         options.decoder,
-    );
+    )
+    .with_min_memory(args.min_memory.unwrap_or(0));
     let mut inputs = NamedFiles {
         paths: &paths,
         names: &names,
@@ -199,7 +207,8 @@ fn run_folded(args: &TopArgs) -> Result<()> {
         args.by.into(),
         args.model.options(),
         options.decoder,
-    );
+    )
+    .with_min_memory(args.min_memory.unwrap_or(0));
     // S3 inputs: the next dump downloads while the current one is read.
     let mut inputs = ResolvedInputs::new(&args.files, &args.input.s3)?.into_pipeline()?;
     let summaries = {

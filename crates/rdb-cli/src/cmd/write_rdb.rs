@@ -2,19 +2,22 @@
 //! unnamed and put in place together once all are complete.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
 use rdb_cluster::slot::SlotLayout;
-use rdb_cluster::split::{split, SplitError, SplitOptions, SplitReport};
+use rdb_cluster::split::{SplitError, SplitOptions, SplitReport, Splitter};
 use rdb_format::DumpFile;
 use rdb_format::{Decoder, DecoderOptions};
+use rdb_pipeline::pipeline::Progress;
 
 use crate::args::filter::FilterArgs;
 use crate::args::rdb_output::RdbOutputArgs;
 use crate::args::s3;
 use crate::output::s3::StagedOutputs;
 use crate::output::{commit_all, Pending};
+use crate::progress::Mode;
 
 /// Output paths as given (for messages) and the local paths to write: `s3://` outputs are
 /// written into a staging directory and uploaded by the returned [`StagedOutputs`].
@@ -44,26 +47,36 @@ pub(super) fn stage_outputs(
 }
 
 /// `cluster`: the outputs are cluster shards (`Some(flatten_dbs)`), or one plain file.
-/// `name`: what messages call the input (its URL, `<stdin>`, the compressed file's name).
+/// `names`: what messages call each input (its URL, `<stdin>`, the compressed file's name).
+/// The keys of all inputs go to the outputs, input after input.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write_rdbs(
-    input: &Path,
-    name: &str,
+    inputs: &[PathBuf],
+    names: &[String],
     layout: &SlotLayout,
     paths: &[PathBuf],
     out: &RdbOutputArgs,
     filter: &FilterArgs,
     cluster: Option<bool>,
+    progress_mode: Mode,
 ) -> Result<SplitReport> {
-    let file =
-        DumpFile::open_as(input, PathBuf::from(name)).with_context(|| format!("opening {name}"))?;
-    let decoder = Decoder::with_options(
-        file.data(),
-        DecoderOptions {
-            verify_checksum: !out.no_verify_checksum,
-            allow_future_versions: out.allow_future_versions,
-        },
-    )
-    .with_context(|| name.to_string())?;
+    let mut files = Vec::with_capacity(inputs.len());
+    for (input, name) in inputs.iter().zip(names) {
+        let file = DumpFile::open_as(input, PathBuf::from(name))
+            .with_context(|| format!("opening {name}"))?;
+        files.push(file);
+    }
+    let decoder_options = DecoderOptions {
+        verify_checksum: !out.no_verify_checksum,
+        allow_future_versions: out.allow_future_versions,
+    };
+    let decoder = |i: usize| {
+        Decoder::with_options(files[i].data(), decoder_options).with_context(|| names[i].clone())
+    };
+    let Some(first) = files.first() else {
+        anyhow::bail!("internal: no input");
+    };
+    let first_version = decoder(0)?.version();
     let options = SplitOptions {
         filter: filter.to_filter()?,
         target: out.rdb_version,
@@ -72,6 +85,7 @@ pub(super) fn write_rdbs(
         cluster: cluster.is_some(),
         flatten_dbs: cluster == Some(true),
     };
+    let several = files.len() > 1;
     // Outputs are written unnamed and put in place together once all are complete.
     let result = (|| -> Result<SplitReport> {
         let mut pending = Vec::with_capacity(paths.len());
@@ -81,28 +95,42 @@ pub(super) fn write_rdbs(
             writers.push(BufWriter::with_capacity(1 << 20, out.writer()?));
             pending.push(out);
         }
-        let (report, writers) = split(decoder, layout, writers, &options).map_err(|e| {
-            let hint = match e {
-                SplitError::Invalid { .. } | SplitError::DuplicateKey { .. } => format!(
-                    "; nothing was written (`rdb-convert check {name}` lists every problem)"
-                ),
-                _ => String::new(),
-            };
-            anyhow::anyhow!("{name}: {e}{hint}")
-        })?;
+        let progress = Progress::default();
+        let total: u64 = files.iter().map(|f| f.data().len() as u64).sum();
+        progress.bytes_total.store(total, Ordering::Relaxed);
+        let split_all = || -> Result<_> {
+            let mut splitter =
+                Splitter::new(layout, writers, &options, first_version, first.data().len())
+                    .map_err(|e| split_error(&names[0], e, several))?;
+            for (i, name) in names.iter().enumerate() {
+                splitter
+                    .add(decoder(i)?, &progress)
+                    .map_err(|e| split_error(name, e, several))?;
+            }
+            let last = names.last().map_or("", String::as_str);
+            splitter.finish().map_err(|e| split_error(last, e, several))
+        };
+        let (report, writers) =
+            crate::progress::run_with(&progress, progress_mode, |_| {}, split_all)?;
         for (w, p) in writers.into_iter().zip(paths) {
             w.into_inner()
                 .map_err(|e| e.into_error())
                 .with_context(|| format!("writing {}", p.display()))?;
         }
-        file.verify().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        for (file, name) in files.iter().zip(names) {
+            file.verify().map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        }
         commit_all(pending)?;
         Ok(report)
     })();
-    let result = result.map_err(|e| match file.verify() {
+    let result = result.map_err(|e| {
         // Decoding a dump cut short fails somewhere: say why.
-        Err(cut) => anyhow::anyhow!("{name}: {cut}"),
-        Ok(()) => e,
+        for (file, name) in files.iter().zip(names) {
+            if let Err(cut) = file.verify() {
+                return anyhow::anyhow!("{name}: {cut}");
+            }
+        }
+        e
     });
     let report = result?;
     if report.unsupported > 0 {
@@ -126,4 +154,19 @@ pub(super) fn write_rdbs(
     }
     let _ = std::io::stderr().flush();
     Ok(report)
+}
+
+/// A split error, named by the input it occurred in, with what to do next.
+fn split_error(name: &str, e: SplitError, several: bool) -> anyhow::Error {
+    let hint = match e {
+        SplitError::DuplicateKey { .. } if several => "; nothing was written (a key may be in \
+             one of the inputs only: Redis refuses to load a dump holding a key twice)"
+            .to_string(),
+        SplitError::Invalid { .. } | SplitError::DuplicateKey { .. } => {
+            format!("; nothing was written (`rdb-convert check {name}` lists every problem)")
+        }
+        SplitError::Canceled => "; nothing was written".to_string(),
+        _ => String::new(),
+    };
+    anyhow::anyhow!("{name}: {e}{hint}")
 }

@@ -43,9 +43,19 @@ impl StagedOutputs {
     }
 
     /// Uploads every staged file.
-    pub fn upload(self) -> Result<()> {
+    pub fn upload(self, progress: crate::progress::Mode) -> Result<()> {
         install_ctrlc();
-        let done = self.s3.upload(&self.items, None, &CANCEL)?;
+        let total = self
+            .items
+            .iter()
+            .filter_map(|i| std::fs::metadata(&i.local).ok())
+            .map(|m| m.len())
+            .sum();
+        let before = self.s3.transferred().uploaded();
+        let sent = || self.s3.transferred().uploaded().saturating_sub(before);
+        let done = crate::progress::run_transfer("upload", progress, total, sent, || {
+            self.s3.upload(&self.items, None, &CANCEL)
+        })?;
         eprintln!(
             "rdb-convert: uploaded {} objects ({} bytes)",
             done.objects, done.bytes

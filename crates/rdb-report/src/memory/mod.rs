@@ -291,6 +291,7 @@ pub use csv::{MemoryCsv, CSV_HEADER};
 use packed::*;
 pub use server::Server;
 use server::{HashTable, Packing, ServerLayout};
+pub(crate) use sink::for_each_estimate;
 pub(crate) use sink::for_each_record;
 pub use sink::{FileModels, MemorySink};
 use sizes::*;

@@ -73,6 +73,26 @@ pub(crate) fn for_each_record<'a>(
     })
 }
 
+/// Runs `f` with each record of a chunk whose estimated memory is at least `min_memory`
+/// (`--min-memory` of memory and top: one threshold test for every report), with its
+/// estimate.
+pub(crate) fn for_each_estimate<'a>(
+    chunk: &Chunk,
+    items: &mut dyn Iterator<Item = rdb_format::Result<rdb_format::Item<'a>>>,
+    scratch: &mut Scratch,
+    model: &MemoryModel,
+    min_memory: u64,
+    mut f: impl FnMut(&Record<'a>, &[u8], KeyMemory, &Scratch) -> Result<(), ReportError>,
+) -> Result<(), SinkError<ReportSinkError>> {
+    for_each_record(chunk, items, scratch, |r, key, scratch| {
+        let m = model.estimate(r, scratch)?;
+        if m.bytes < min_memory {
+            return Ok(());
+        }
+        f(r, key, m, scratch)
+    })
+}
+
 /// The memory report as a [`Sink`] of the parallel pipeline: chunks are estimated on the
 /// pipeline's threads and their rows written in file order.
 pub struct MemorySink<W: Write + Send> {
@@ -137,11 +157,8 @@ impl<W: Write + Send> Sink for MemorySink<W> {
         scratch: &mut Scratch,
     ) -> Result<Vec<u8>, SinkError<ReportSinkError>> {
         let mut buf = Vec::new();
-        for_each_record(chunk, items, scratch, |r, key, scratch| {
-            let m = model.estimate(r, scratch)?;
-            if m.bytes < self.csv.min_memory {
-                return Ok(());
-            }
+        let min = self.csv.min_memory;
+        for_each_estimate(chunk, items, scratch, model, min, |r, key, m, scratch| {
             match self.csv.style {
                 CsvStyle::RdbTools => {
                     push_rdbtools_row(&mut buf, r, key, &m, self.csv.escape, scratch)?

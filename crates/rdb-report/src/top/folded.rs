@@ -9,7 +9,7 @@ use rdb_format::{DecoderOptions, Scratch};
 use rdb_pipeline::pipeline::{Chunk, FileInfo as PipelineFile, Sink, SinkError};
 
 use super::TopBy;
-use crate::memory::{for_each_record, FileModels, MemoryModel, ModelOptions};
+use crate::memory::{for_each_estimate, for_each_record, FileModels, MemoryModel, ModelOptions};
 use crate::{push_u64, ReportSinkError};
 
 /// Appends `key` as folded frames: split at `separator`, frames joined by `;`. Bytes that
@@ -46,6 +46,7 @@ pub struct FoldedSink<W: Write + Send> {
     separator: Vec<u8>,
     by: TopBy,
     out: Mutex<W>,
+    min_memory: u64,
 }
 
 impl<W: Write + Send> FoldedSink<W> {
@@ -62,7 +63,14 @@ impl<W: Write + Send> FoldedSink<W> {
             separator: separator.to_vec(),
             by,
             out: Mutex::new(out),
+            min_memory: 0,
         }
+    }
+
+    /// Only keys whose estimated memory is at least `bytes` get a line.
+    pub fn with_min_memory(mut self, bytes: u64) -> Self {
+        self.min_memory = bytes;
+        self
     }
 
     /// Flushes and returns the output.
@@ -94,21 +102,25 @@ impl<W: Write + Send> Sink for FoldedSink<W> {
         scratch: &mut Scratch,
     ) -> Result<Vec<u8>, SinkError<ReportSinkError>> {
         let mut buf = Vec::new();
-        for_each_record(chunk, items, scratch, |r, key, scratch| {
-            // Only the memory ranking needs the value decoded.
-            let weight = match self.by {
-                TopBy::Size => r.len,
-                _ => {
-                    let m = model.estimate(r, scratch)?;
-                    self.by.of(m.bytes, m.elements, r.len)
-                }
-            };
+        let mut line = |key: &[u8], weight: u64| {
             push_frames(&mut buf, key, &self.separator);
             buf.push(b' ');
             push_u64(&mut buf, weight);
             buf.push(b'\n');
-            Ok(())
-        })?;
+        };
+        if matches!(self.by, TopBy::Size) && self.min_memory == 0 {
+            // Only the memory ranking and threshold need the value decoded.
+            for_each_record(chunk, items, scratch, |r, key, _| {
+                line(key, r.len);
+                Ok(())
+            })?;
+        } else {
+            let min = self.min_memory;
+            for_each_estimate(chunk, items, scratch, model, min, |r, key, m, _| {
+                line(key, self.by.of(m.bytes, m.elements, r.len));
+                Ok(())
+            })?;
+        }
         Ok(buf)
     }
 

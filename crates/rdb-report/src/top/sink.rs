@@ -7,7 +7,7 @@ use rdb_format::{DecoderOptions, Scratch};
 use rdb_pipeline::pipeline::{Chunk, FileInfo as PipelineFile, Sink, SinkError};
 
 use super::{Top, TopOptions, TopPart, TopReport, TopRow};
-use crate::memory::{for_each_record, FileModels, MemoryModel, ModelOptions};
+use crate::memory::{for_each_estimate, FileModels, MemoryModel, ModelOptions};
 use crate::ReportSinkError;
 
 /// The top report as a [`Sink`] of the parallel pipeline: keys are estimated on the
@@ -16,6 +16,7 @@ pub struct TopSink {
     models: FileModels,
     options: TopOptions,
     report: Mutex<TopReport>,
+    min_memory: u64,
 }
 
 impl TopSink {
@@ -25,7 +26,14 @@ impl TopSink {
             models: FileModels::new(model, decoder),
             options: options.clone(),
             report: Mutex::new(TopReport::new(options)),
+            min_memory: 0,
         }
+    }
+
+    /// Only keys whose estimated memory is at least `bytes` are ranked and counted.
+    pub fn with_min_memory(mut self, bytes: u64) -> Self {
+        self.min_memory = bytes;
+        self
     }
 
     /// The model used for each file.
@@ -63,14 +71,15 @@ impl Sink for TopSink {
         scratch: &mut Scratch,
     ) -> Result<TopPart, SinkError<ReportSinkError>> {
         let mut part = TopPart::default();
-        for_each_record(chunk, items, scratch, |r, key, scratch| {
+        let min = self.min_memory;
+        for_each_estimate(chunk, items, scratch, model, min, |r, key, memory, _| {
             let row = TopRow {
                 db: r.db,
                 key: key.to_vec(),
                 data_type: r.data_type().as_str(),
                 expire_ms: r.expire_ms,
                 size: r.len,
-                memory: model.estimate(r, scratch)?,
+                memory,
             };
             part.add(&self.options, row);
             Ok(())

@@ -12,6 +12,7 @@ mod credentials;
 mod exports;
 mod faults;
 mod inputs;
+mod progress;
 mod proxy;
 
 use std::io::Write;
