@@ -27,6 +27,11 @@ use serde_json::{json, Map, Value as Json};
 use crate::parquet::{PartFile, TABLES};
 use rdb_pipeline::pipeline::{FileSummary, Progress};
 
+mod run;
+mod split;
+pub use run::{error_chain, ExportRunError, ExportSummary, OpenedDumps, ParquetExport};
+pub use split::{fail_splits, publish_splits, write_split, SplitOutput, SplitOutputError};
+
 /// The manifest's file name.
 pub const MANIFEST: &str = "export_info.json";
 /// The staging directory part files are written into before they are published.
