@@ -19,7 +19,7 @@ from ._native import SPLIT_BYTES, TABLES, ExportError, RdbError, Split
 from . import _native
 
 __all__ = [
-    "read", "plan", "read_split", "info", "export",
+    "read", "plan", "read_split", "info", "export", "memory",
     "Split", "RdbError", "ExportError", "TABLES", "SPLIT_BYTES",
 ]
 
@@ -169,3 +169,33 @@ def export(source, output, format="parquet", *, db=None, key=None, type=None,
         _many(db, int), key, _many(type, str),
     )
     return json.loads(text)
+
+
+def memory(source, *, endpoint_url=None, region=None, cache_dir=None):
+    """The memory report of the dumps in ``source`` (as ``read`` takes it) as a
+    ``pyarrow.RecordBatchReader``: one row per key with ``rdb-convert memory --format
+    parquet``'s columns (database, type, key, key_raw, size_in_bytes, encoding,
+    num_elements, len_largest_element, expiry), the server model detected from each dump.
+
+    The report is computed on every core with the GIL released, into a temporary Parquet
+    file (zstd) that the reader streams and that is removed once opened.
+    """
+    import tempfile
+
+    import pyarrow.parquet as pq
+
+    names = _named_paths(source, _s3_options(endpoint_url, region, cache_dir))
+    fd, path = tempfile.mkstemp(prefix="rdb_toolkit-memory-", suffix=".parquet")
+    os.close(fd)
+    try:
+        try:
+            _native.memory_parquet([local for local, _ in names], path)
+        except RdbError as e:
+            text = str(e)
+            for local, url in names:
+                text = text.replace(local, url)
+            raise RdbError(text) from None
+        report = pq.ParquetFile(path)
+    finally:
+        os.remove(path)  # the open file stays readable
+    return pa.RecordBatchReader.from_batches(report.schema_arrow, report.iter_batches())

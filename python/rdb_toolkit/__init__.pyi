@@ -59,3 +59,10 @@ def export(
     overwrite: bool = False,
     export_id: Optional[str] = None,
 ) -> dict: ...
+def memory(
+    source: Source,
+    *,
+    endpoint_url: Optional[str] = None,
+    region: Optional[str] = None,
+    cache_dir: Optional[str] = None,
+) -> pa.RecordBatchReader: ...

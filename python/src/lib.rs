@@ -489,6 +489,28 @@ fn write_split(
         .map_err(rdb_error)
 }
 
+/// The memory report of `paths` (the CLI's `memory --format parquet`: one row per key,
+/// the default server model) written into the Parquet file `out`, the GIL released.
+#[pyfunction]
+fn memory_parquet(py: Python<'_>, paths: Vec<PathBuf>, out: PathBuf) -> PyResult<()> {
+    use rdb_report::memory::ModelOptions;
+    use rdb_report::memory_parquet::MemoryParquetSink;
+
+    let options = options(Vec::new(), None, Vec::new(), 4 << 20)?;
+    py.detach(|| {
+        let io = |e: std::io::Error| PyRuntimeError::new_err(format!("{}: {e}", out.display()));
+        let file = std::io::BufWriter::new(std::fs::File::create(&out).map_err(io)?);
+        let sink = MemoryParquetSink::new(file, ModelOptions::default(), options.decoder)
+            .map_err(|e| RdbError::new_err(e.to_string()))?;
+        rdb_pipeline::pipeline::run(&paths, &options, &sink, &Progress::default())
+            .map_err(rdb_error)?;
+        let mut file = sink
+            .finish()
+            .map_err(|e| RdbError::new_err(e.to_string()))?;
+        std::io::Write::flush(&mut file).map_err(io)
+    })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RdbError", m.py().get_type::<RdbError>())?;
@@ -505,5 +527,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export_local, m)?)?;
     m.add_function(wrap_pyfunction!(start_export, m)?)?;
     m.add_function(wrap_pyfunction!(write_split, m)?)?;
+    m.add_function(wrap_pyfunction!(memory_parquet, m)?)?;
     Ok(())
 }
