@@ -105,8 +105,11 @@ def _run_task(task, part):
 def export(source, output: str, **options) -> dict:
     """Exports every table of ``source`` to Parquet in ``output`` (a directory every worker
     can write: a shared filesystem), with one Ray task per split, in the CLI's layout and
-    manifest (``export_info.json``, written last: COMPLETE once every file is in place).
-    ``options`` as for ``read_rdb`` (no ``table``). Returns the manifest."""
+    manifest (``export_info.json``, written last: COMPLETE once every file is in place),
+    through the CLI's Rust export (the same part files, manifest fields and lock).
+    ``options`` as for ``read_rdb`` (no ``table``), and ``compression``, ``overwrite``,
+    ``export_id`` as for ``rdb_toolkit.export``. Returns the manifest; raises
+    ``rdb_toolkit.ExportError`` when the output is taken or a task fails."""
     from ._export import export as run_export
     from ._scale import S3_OPTIONS
 
@@ -121,4 +124,5 @@ def export(source, output: str, **options) -> dict:
         filters["db"] = [filters["db"]]
     if isinstance(filters.get("type"), str):
         filters["type"] = [filters["type"]]
-    return run_export(source, output, run, split_bytes, parse_filters(filters), s3)
+    settings = {k: options[k] for k in ("compression", "overwrite", "export_id") if k in options}
+    return run_export(source, output, run, split_bytes, parse_filters(filters), s3, **settings)

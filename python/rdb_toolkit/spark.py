@@ -128,18 +128,27 @@ def export(spark, source, output: str, **options) -> dict:
     """Exports every table of ``source`` to Parquet in ``output`` (a directory every
     executor can write: a shared filesystem), with one Spark task per split, in the CLI's
     layout and manifest (``export_info.json``, written last: COMPLETE once every file is in
-    place). ``options`` as for ``format("rdb")``: ``db``, ``key``, ``type``,
-    ``split_bytes``, ``endpoint_url``, ``region``, ``cache_dir``. Returns the manifest."""
+    place), through the CLI's Rust export: the same part files and manifest fields, and the
+    same lock (a second export on ``output`` is refused while one runs). ``options`` as for
+    ``format("rdb")``: ``db``, ``key``, ``type``, ``split_bytes``, ``endpoint_url``,
+    ``region``, ``cache_dir``; and ``compression``, ``overwrite``, ``export_id`` as for
+    ``rdb_toolkit.export``. Returns the manifest; raises ``rdb_toolkit.ExportError`` when
+    the output is taken or a task fails (the manifest then says FAILED)."""
     from ._export import export as run_export
 
     def run(parts, task):
         sc = spark.sparkContext
         return sc.parallelize(parts, len(parts)).map(task).collect()
 
-    return run_export(source, output, run, *_export_options(options))
+    return run_export(source, output, run, *_export_options(options), **_export_settings(options))
 
 
 def _export_options(options: dict):
     options = {k: v for k, v in options.items() if v is not None}
     split_bytes = int(options.get("split_bytes") or _native.SPLIT_BYTES)
     return split_bytes, parse_filters(options), {k: options[k] for k in S3_OPTIONS if k in options}
+
+
+def _export_settings(options: dict) -> dict:
+    """``compression``, ``overwrite`` and ``export_id``, as ``rdb_toolkit.export`` takes them."""
+    return {k: options[k] for k in ("compression", "overwrite", "export_id") if k in options}

@@ -10,9 +10,12 @@ use pyo3::exceptions::{PyException, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyCapsule, PyDict, PyList};
 use rdb_export::arrow::{self as tables, ArrowOptions, Table, TableReader};
+use rdb_export::export::{self, Export, OpenedDumps, ParquetExport, SplitOutput};
+use rdb_export::parquet::{Compression, ParquetOptions};
 use rdb_format::{DecoderOptions, DumpFile, Type};
 use rdb_pipeline::filter::Filter;
-use rdb_pipeline::pipeline::{PipelineError, PipelineOptions};
+use rdb_pipeline::pipeline::{PipelineError, PipelineOptions, Progress};
+use serde_json::{json, Map, Value as Json};
 
 pyo3::create_exception!(
     _native,
@@ -258,6 +261,256 @@ fn info<'py>(py: Python<'py>, paths: Vec<PathBuf>) -> PyResult<Bound<'py, PyList
     Ok(list)
 }
 
+// ------------------------------------------------------------------ export
+
+pyo3::create_exception!(
+    _native,
+    ExportError,
+    PyException,
+    "An export could not start (another one runs in the directory, a finished one is there), \
+     or ended FAILED or CANCELED: the message says why and where the manifest is."
+);
+
+fn export_error(e: export::ExportRunError) -> PyErr {
+    ExportError::new_err(e.to_string())
+}
+
+/// The manifest's `filters`, as the CLI describes the same filter.
+fn describe_filters(dbs: &[u64], key: &Option<String>, types: &[String]) -> Json {
+    json!({
+        "db": dbs,
+        "key": key,
+        "key_regex": Json::Null,
+        "type": types,
+        "expiry": "Any",
+        "min_size": Json::Null,
+    })
+}
+
+fn compression(name: &str) -> PyResult<Compression> {
+    match name {
+        "zstd" => Ok(Compression::Zstd),
+        "snappy" => Ok(Compression::Snappy),
+        "none" => Ok(Compression::None),
+        other => Err(PyValueError::new_err(format!(
+            "no compression {other:?}; compressions: zstd, snappy, none"
+        ))),
+    }
+}
+
+/// The settings recorded in the manifest, as the CLI records them.
+fn settings(
+    output: &str,
+    sources: &[String],
+    compression: &str,
+    filters: Json,
+) -> Map<String, Json> {
+    let mut settings = Map::new();
+    settings.insert("format".into(), json!("parquet"));
+    settings.insert("compression".into(), json!(compression));
+    settings.insert("output".into(), json!(output));
+    settings.insert("sources".into(), json!(sources));
+    settings.insert("filters".into(), filters);
+    settings
+}
+
+/// Exports `paths` to Parquet in `output` as `rdb-convert --format parquet` does (the same
+/// Rust code: lock, staging, manifest), the GIL released. Returns the manifest's text.
+#[pyfunction]
+#[pyo3(signature = (paths, output, sources, compression_name, overwrite, export_id, dbs, key, types))]
+#[allow(clippy::too_many_arguments)]
+fn export_local(
+    py: Python<'_>,
+    paths: Vec<PathBuf>,
+    output: PathBuf,
+    sources: Vec<String>,
+    compression_name: &str,
+    overwrite: bool,
+    export_id: Option<String>,
+    dbs: Vec<u64>,
+    key: Option<String>,
+    types: Vec<String>,
+) -> PyResult<String> {
+    let filters = describe_filters(&dbs, &key, &types);
+    // 8 MiB chunks: the CLI's (its part files and row groups).
+    let options = options(dbs, key, types, 8 << 20)?;
+    let parquet = ParquetOptions {
+        compression: compression(compression_name)?,
+        ..ParquetOptions::default()
+    };
+    let shown = output.display().to_string();
+    let id = export_id.unwrap_or_else(export::generate_id);
+    py.detach(|| {
+        let mut inputs = OpenedDumps::open(&paths).map_err(rdb_error)?;
+        let settings = settings(&shown, &sources, compression_name, filters);
+        let run = ParquetExport::start(&output, &shown, &id, overwrite, settings, parquet)
+            .map_err(|e| export_error(e.into()))?;
+        let progress = Progress::default();
+        let result = run.run(&mut inputs, &options, &progress);
+        run.finish(result, &progress, |_| {})
+            .map_err(export_error)?;
+        std::fs::read_to_string(output.join(export::MANIFEST))
+            .map_err(|e| PyRuntimeError::new_err(format!("{}: {e}", output.display())))
+    })
+}
+
+/// An export run by an engine's tasks, held by the driver: the directory's lock from
+/// `start_export` until `publish` or `fail`.
+#[pyclass(module = "rdb_toolkit._native")]
+struct DriverExport {
+    export: Mutex<Option<Export>>,
+    shown: String,
+    staging: String,
+    id: String,
+}
+
+impl DriverExport {
+    fn take(&self) -> PyResult<Export> {
+        self.export
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .ok_or_else(|| PyRuntimeError::new_err("this export has ended"))
+    }
+}
+
+#[pymethods]
+impl DriverExport {
+    /// The staging directory the tasks write into.
+    #[getter]
+    fn staging(&self) -> String {
+        self.staging.clone()
+    }
+
+    /// The export's id.
+    #[getter]
+    fn id(&self) -> String {
+        self.id.clone()
+    }
+
+    /// Publishes the tasks' files (their `write_split` outputs, in plan order) and ends
+    /// the export COMPLETE; returns the manifest's text. Raises `ExportError` (the export
+    /// then FAILED) if publishing fails.
+    fn publish(&self, py: Python<'_>, outputs: Vec<String>, bytes_total: u64) -> PyResult<String> {
+        let export = self.take()?;
+        let outputs = match outputs
+            .iter()
+            .map(|o| SplitOutput::from_json(o))
+            .collect::<Result<Vec<_>, _>>()
+        {
+            Ok(o) => o,
+            Err(e) => {
+                let e = export::fail_splits(export, e.to_string(), false, &self.shown);
+                return Err(export_error(e));
+            }
+        };
+        let dir = PathBuf::from(&self.shown);
+        py.detach(|| {
+            export::publish_splits(export, &outputs, bytes_total, &self.shown)
+                .map_err(export_error)?;
+            std::fs::read_to_string(dir.join(export::MANIFEST))
+                .map_err(|e| PyRuntimeError::new_err(format!("{}: {e}", dir.display())))
+        })
+    }
+
+    /// Ends the export FAILED (or CANCELED) with `cause`, its files removed; returns the
+    /// error to raise.
+    fn fail(&self, cause: String, canceled: bool) -> PyResult<PyErr> {
+        let export = self.take()?;
+        Ok(export_error(export::fail_splits(
+            export,
+            cause,
+            canceled,
+            &self.shown,
+        )))
+    }
+}
+
+/// Takes `output` for an export whose splits other processes write (`write_split`), as the
+/// CLI takes it: refused while another export runs there, or if a finished one is there
+/// and `overwrite` is off.
+#[pyfunction]
+#[pyo3(signature = (output, sources, compression_name, overwrite, export_id, dbs, key, types))]
+#[allow(clippy::too_many_arguments)]
+fn start_export(
+    output: PathBuf,
+    sources: Vec<String>,
+    compression_name: &str,
+    overwrite: bool,
+    export_id: Option<String>,
+    dbs: Vec<u64>,
+    key: Option<String>,
+    types: Vec<String>,
+) -> PyResult<(DriverExport, Option<String>)> {
+    compression(compression_name)?;
+    let shown = output.display().to_string();
+    let filters = describe_filters(&dbs, &key, &types);
+    let settings = settings(&shown, &sources, compression_name, filters);
+    let id = export_id.unwrap_or_else(export::generate_id);
+    let export =
+        Export::start(&output, &id, overwrite, settings).map_err(|e| export_error(e.into()))?;
+    let notice = export.notice().map(str::to_string);
+    let staging = export.staging_dir().display().to_string();
+    Ok((
+        DriverExport {
+            export: Mutex::new(Some(export)),
+            shown,
+            staging,
+            id,
+        },
+        notice,
+    ))
+}
+
+/// Writes every table of one split as part files into an export's `staging` directory;
+/// `shown` names the dump (an `s3://` URL for a fetched copy). Returns the output to give
+/// `DriverExport.publish`, as JSON.
+#[pyfunction]
+#[pyo3(signature = (split, shown, staging, compression_name, dbs, key, types))]
+#[allow(clippy::too_many_arguments)]
+fn write_split(
+    py: Python<'_>,
+    split: &Split,
+    shown: String,
+    staging: PathBuf,
+    compression_name: &str,
+    dbs: Vec<u64>,
+    key: Option<String>,
+    types: Vec<String>,
+) -> PyResult<String> {
+    let options = options(dbs, key, types, 8 << 20)?;
+    let parquet = ParquetOptions {
+        compression: compression(compression_name)?,
+        ..ParquetOptions::default()
+    };
+    let split = split.0.clone();
+    py.detach(|| export::write_split(&split, &shown, &staging, &options, &parquet))
+        .map(|o| o.to_json())
+        .map_err(rdb_error)
+}
+
+/// The memory report of `paths` (the CLI's `memory --format parquet`: one row per key,
+/// the default server model) written into the Parquet file `out`, the GIL released.
+#[pyfunction]
+fn memory_parquet(py: Python<'_>, paths: Vec<PathBuf>, out: PathBuf) -> PyResult<()> {
+    use rdb_report::memory::ModelOptions;
+    use rdb_report::memory_parquet::MemoryParquetSink;
+
+    let options = options(Vec::new(), None, Vec::new(), 4 << 20)?;
+    py.detach(|| {
+        let io = |e: std::io::Error| PyRuntimeError::new_err(format!("{}: {e}", out.display()));
+        let file = std::io::BufWriter::new(std::fs::File::create(&out).map_err(io)?);
+        let sink = MemoryParquetSink::new(file, ModelOptions::default(), options.decoder)
+            .map_err(|e| RdbError::new_err(e.to_string()))?;
+        rdb_pipeline::pipeline::run(&paths, &options, &sink, &Progress::default())
+            .map_err(rdb_error)?;
+        let mut file = sink
+            .finish()
+            .map_err(|e| RdbError::new_err(e.to_string()))?;
+        std::io::Write::flush(&mut file).map_err(io)
+    })
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("RdbError", m.py().get_type::<RdbError>())?;
@@ -269,5 +522,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_split, m)?)?;
     m.add_function(wrap_pyfunction!(plan, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
+    m.add("ExportError", m.py().get_type::<ExportError>())?;
+    m.add_class::<DriverExport>()?;
+    m.add_function(wrap_pyfunction!(export_local, m)?)?;
+    m.add_function(wrap_pyfunction!(start_export, m)?)?;
+    m.add_function(wrap_pyfunction!(write_split, m)?)?;
+    m.add_function(wrap_pyfunction!(memory_parquet, m)?)?;
     Ok(())
 }

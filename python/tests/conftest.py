@@ -190,8 +190,9 @@ def s3_dumps(tmp_path_factory):
 
 
 def assert_same_export(got, cli):
-    """``got`` (a distributed export) holds the CLI export's files (same paths: one split
-    per shard) and rows, and its manifest says COMPLETE for files that are all there."""
+    """``got`` (a distributed export, or ``rdb_toolkit.export``) is the CLI's export in
+    ``cli``: the same part files (same paths and order: one split per shard), byte for byte,
+    and a COMPLETE manifest with the same fields and counts, for files that are all there."""
     import json
 
     import rdb_toolkit
@@ -201,8 +202,17 @@ def assert_same_export(got, cli):
     with open(os.path.join(cli, "export_info.json")) as f:
         want = json.load(f)
     assert manifest["status"] == "COMPLETE"
-    assert manifest["rows"] == want["rows"]
-    assert sorted(f["path"] for f in manifest["files"]) == sorted(f["path"] for f in want["files"])
+    assert sorted(manifest) == sorted(want)
+    for field in ("rows", "keys_exported", "keys_filtered_out", "bytes_total", "bytes_read",
+                  "progress_percent", "output_files", "output_bytes", "dirs", "filters",
+                  "compression", "format", "sources", "warnings", "failure_cause"):
+        assert manifest[field] == want[field], field
+    assert manifest["files"] == want["files"]
+    drop_path = lambda sources: [{**s, "path": None} for s in sources]
+    assert drop_path(manifest["source_files"]) == drop_path(want["source_files"])
+    for f in want["files"]:
+        with open(os.path.join(got, f["path"]), "rb") as a, open(os.path.join(cli, f["path"]), "rb") as b:
+            assert a.read() == b.read(), f["path"]
     for f in manifest["files"]:
         assert os.path.getsize(os.path.join(got, f["path"])) == f["bytes"]
     assert not os.path.exists(os.path.join(got, ".export-staging"))

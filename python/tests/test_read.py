@@ -106,3 +106,22 @@ def test_a_damaged_dump_raises_with_its_offset(tmp_path):
         rdb_toolkit.plan(cut)
     with pytest.raises(ValueError, match="no table"):
         rdb_toolkit.read(SAMPLE, "nope")
+
+
+def test_memory_is_the_clis_parquet_memory_report(tmp_path):
+    """rdb_toolkit.memory gives the rows of ``rdb-convert memory --format parquet``."""
+    import pyarrow.parquet as pq
+
+    dumps = [SAMPLE, *corpus(8)]
+    out = tmp_path / "memory.parquet"
+    done = subprocess.run(
+        [RDB_CONVERT, "memory", *dumps, "--format", "parquet", "-o", str(out)],
+        capture_output=True,
+    )
+    assert done.returncode == 0, done.stderr
+    want = pq.read_table(out)
+    got = rdb_toolkit.memory(dumps).read_all()
+    assert want.num_rows > 0 and got.equals(want)
+    assert duckdb.sql("select count(*) from got").fetchall() == [(want.num_rows,)]
+    with pytest.raises(rdb_toolkit.RdbError, match="missing.rdb"):
+        rdb_toolkit.memory(str(tmp_path / "missing.rdb"))

@@ -55,3 +55,33 @@ def test_a_replaced_or_shorter_object_leaves_no_file(s3_dumps, tmp_path):
     with pytest.raises(OSError, match="listed"):
         _scale.fetch(_scale.Part(url, size + 1, etag), s3)
     assert [n for n in os.listdir(tmp_path) if not n.endswith(".lock")] == []
+
+
+def test_read_takes_s3_urls_prefixes_and_globs(s3_dumps, tmp_path):
+    """rdb_toolkit.read of s3:// objects: the rows of the same dumps read locally, the
+    ``file`` column naming each object's URL (as the CLI does); errors name the URL."""
+    import boto3
+    import pyarrow as pa
+
+    import rdb_toolkit
+
+    options = s3_options(s3_dumps, tmp_path)
+    urls = [f"s3://{BUCKET}/{PREFIX}{os.path.basename(p)}" for p in s3_dumps.paths]
+    local = rdb_toolkit.read(s3_dumps.paths, "keys").read_all()
+    want = local.set_column(
+        local.schema.get_field_index("file"), "file",
+        pa.array([urls[s3_dumps.paths.index(f)] for f in local.column("file").to_pylist()]),
+    )
+    for source in (s3_dumps.url, f"s3://{BUCKET}/{PREFIX}shard-*.rdb", urls):
+        got = rdb_toolkit.read(source, "keys", **options).read_all()
+        assert got.num_rows == s3_dumps.counts["keys"] > 0
+        assert got.equals(want.cast(got.schema)), source
+    one = rdb_toolkit.read(urls[1], "keys", db=1, **options).read_all()
+    assert one.num_rows == rdb_toolkit.read(s3_dumps.paths[1], "keys", db=1).read_all().num_rows
+
+    data = open(s3_dumps.paths[0], "rb").read()
+    s3 = boto3.client("s3", endpoint_url=s3_dumps.endpoint)
+    s3.put_object(Bucket=BUCKET, Key="damaged/shard-0001.rdb", Body=data[: len(data) // 2])
+    damaged = f"s3://{BUCKET}/damaged/shard-0001.rdb: .* offset"
+    with pytest.raises((rdb_toolkit.RdbError, pa.ArrowException), match=damaged):
+        rdb_toolkit.read(f"s3://{BUCKET}/damaged/", "keys", **options).read_all()

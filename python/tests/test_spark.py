@@ -131,5 +131,23 @@ def test_distributed_export_equals_the_cli_export(spark, s3_dumps, tmp_path):
     manifest = rdb_toolkit.spark.export(spark, s3_dumps.url, out, **options)
     assert manifest["status"] == "COMPLETE"
     assert_same_export(out, s3_dumps.cli_export)
-    with pytest.raises(FileExistsError):
+    with pytest.raises(rdb_toolkit.ExportError, match="already complete in this directory"):
         rdb_toolkit.spark.export(spark, s3_dumps.url, out, **options)
+
+
+def test_a_failed_task_fails_the_export_and_leaves_no_part(spark, s3_dumps, tmp_path):
+    import json
+
+    import boto3
+
+    s3 = boto3.client("s3", endpoint_url=s3_dumps.endpoint)
+    data = open(s3_dumps.paths[1], "rb").read()
+    s3.upload_file(s3_dumps.paths[0], BUCKET, "half-bad/shard-0001.rdb")
+    s3.put_object(Bucket=BUCKET, Key="half-bad/shard-0002.rdb", Body=data[: len(data) // 2])
+    out = tmp_path / "export"
+    options = {"endpoint_url": s3_dumps.endpoint, "cache_dir": s3_dumps.cache_dir}
+    with pytest.raises(rdb_toolkit.ExportError, match="(?s)FAILED: .*half-bad/shard-0002.rdb"):
+        rdb_toolkit.spark.export(spark, f"s3://{BUCKET}/half-bad/", str(out), **options)
+    manifest = json.loads((out / "export_info.json").read_text())
+    assert manifest["status"] == "FAILED" and "shard-0002.rdb" in manifest["failure_cause"]
+    assert sorted(os.listdir(out)) == ["export_info.json"]

@@ -3,15 +3,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use std::sync::Mutex;
-
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use rdb_export::export::{self, Export, Status};
+use rdb_export::export::{self, ParquetExport};
 use rdb_export::json::{JsonOptions, JsonSink};
-use rdb_export::parquet::{Compression, ParquetOptions, ParquetSink};
+use rdb_export::parquet::{Compression, ParquetOptions};
 use rdb_format::DecoderOptions;
-use rdb_pipeline::pipeline::{self, FileSummary, PipelineError, PipelineOptions, Progress, Sink};
+use rdb_pipeline::pipeline::{self, FileSummary, PipelineOptions, Progress, Sink};
 use serde_json::json;
 
 use super::warn_about;
@@ -296,11 +294,6 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
     {
         settings.insert("encryption".into(), encryption);
     }
-    let export = Export::start(dir, &id, args.overwrite, settings)?;
-    if let Some(notice) = export.notice() {
-        eprintln!("rdb-convert: {notice}");
-    }
-    let export = Mutex::new(export);
     let compression = match args.compression {
         CompressionArg::Zstd => Compression::Zstd,
         CompressionArg::Snappy => Compression::Snappy,
@@ -313,69 +306,28 @@ fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
     if let Some(rows) = args.row_group_rows {
         parquet.row_group_rows = rows.max(1);
     }
-    let sink = ParquetSink::new(
-        export
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .staging_dir(),
-        parquet,
-    );
+    let export = ParquetExport::start(dir, shown, &id, args.overwrite, settings, parquet)?;
+    if let Some(notice) = export.notice() {
+        eprintln!("rdb-convert: {notice}");
+    }
     let progress = Progress::default();
     install_ctrlc();
     let result = with_reporter(
         &progress,
         show_progress(args),
-        |p| {
-            let mut e = export.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = e.update(Status::InProgress, p);
-        },
-        || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
+        |p| export.tick(p),
+        || export.run(&mut inputs, &options, &progress),
     );
-    let mut export = export.into_inner().unwrap_or_else(|p| p.into_inner());
-    // Published only when every input is done; the manifest's counts are those of the
-    // files found in place.
-    let result = result.map_err(|e| {
-        let canceled = matches!(e, PipelineError::Canceled);
-        // A sink's error keeps its cause as `source()`: the whole chain, as main prints it.
-        (format!("{:#}", anyhow::Error::from(e)), canceled)
-    });
-    let result = result.and_then(|summaries| {
-        export
-            .publish(&sink.files())
-            .map(|()| summaries)
-            .map_err(|e| (format!("publishing the part files: {e}"), false))
-    });
-    match result {
-        Ok(summaries) => {
-            export.sources_done(&summaries);
-            for s in &summaries {
-                warn_about(s);
-            }
-            let keys = progress
-                .keys_done
-                .load(std::sync::atomic::Ordering::Relaxed);
-            let stats = sink.stats();
-            export.finish(Status::Complete, &progress, None)?;
-            eprintln!(
-                "rdb-convert: export {id} complete: {keys} keys, {} files, {} bytes in {}",
-                stats.files, stats.bytes, shown
-            );
-            Ok(())
+    let summary = export.finish(result, &progress, |summaries| {
+        for s in summaries {
+            warn_about(s);
         }
-        Err((cause, canceled)) => {
-            let status = if canceled {
-                Status::Canceled
-            } else {
-                Status::Failed
-            };
-            export.finish(status, &progress, Some(cause.clone()))?;
-            Err(anyhow::anyhow!(
-                "export {id} {}: {cause}; manifest in {}",
-                status.as_str(),
-                Path::new(shown).join(export::MANIFEST).display()
-            ))
-        }
-    }
+    })?;
+    eprintln!(
+        "rdb-convert: export {id} complete: {} keys, {} files, {} bytes in {}",
+        summary.keys, summary.files, summary.bytes, shown
+    );
+    Ok(())
 }
 
 /// Runs `work` while progress is shown (see `crate::progress`) and `tick` is called twice a
