@@ -19,7 +19,7 @@ Options: ``table`` (default ``keys``), ``db`` (``"0,3"``), ``key`` (a Redis glob
 ``type`` (``"hash,zset"``), ``split_bytes``, and for S3 ``endpoint_url``, ``region``,
 ``cache_dir``; credentials come from the usual ``AWS_*`` variables and profiles.
 
-With ``spark.sql.python.filterPushdown.enabled`` set, ``where`` conditions ``db = n``,
+``register`` turns on ``spark.sql.python.filterPushdown.enabled``, so ``where`` conditions ``db = n``,
 ``db IN (...)`` (every table) and ``type = 'hash'``, ``type IN (...)`` (``keys``) also
 skip the other keys while decoding; Spark still checks every condition itself.
 """
@@ -42,7 +42,11 @@ _KEY_TYPES = ("string", "list", "set", "zset", "hash", "stream", "module")
 
 
 def register(spark) -> None:
-    """Makes ``spark.read.format("rdb")`` available in this session."""
+    """Makes ``spark.read.format("rdb")`` available in this session, and turns on
+    ``spark.sql.python.filterPushdown.enabled``: PySpark refuses to read from a source whose
+    reader takes pushed filters while that setting is off (its default)."""
+    if EqualTo:
+        spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
     spark.dataSource.register(RdbDataSource)
 
 

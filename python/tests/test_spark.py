@@ -26,10 +26,11 @@ def spark(s3_dumps):
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
-        .config("spark.sql.python.filterPushdown.enabled", "true")
         .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
+    # No filterPushdown setting above: register must make the source readable without it
+    # (PySpark refuses a reader with pushFilters while the setting is off).
     rdb_toolkit.spark.register(session)
     yield session
     session.stop()
