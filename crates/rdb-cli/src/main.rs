@@ -53,33 +53,48 @@ struct Cli {
     verbose: u8,
 }
 
+// Each line is the command's `about` in the command list; an explicit `about` (not a doc
+// comment, which also replaces the long description) leaves `CMD --help` the long description
+// written on the command's arguments struct.
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Convert dumps (the default when no subcommand is given).
+    #[command(about = "Convert dumps (the default when no subcommand is given)")]
     Convert(convert::ConvertArgs),
-    /// Describe dumps: version, aux fields, checksum, keys per db, type and encoding.
+    #[command(
+        about = "Describe dumps: version, aux fields, checksum, keys per db, type and encoding"
+    )]
     Info(info::InfoArgs),
-    /// Estimate each key's memory in a running server; CSV like redis-rdb-tools.
+    #[command(about = "Estimate each key's memory in a running server; CSV like redis-rdb-tools")]
     Memory(memory::MemoryArgs),
-    /// The biggest keys, prefixes and a TTL histogram.
+    #[command(about = "The biggest keys, prefixes and a TTL histogram")]
     Top(top::TopArgs),
-    /// Seed a running Redis/Valkey (standalone or cluster) from dumps with RESTORE.
+    #[command(
+        about = "Seed a running Redis/Valkey (standalone or cluster) from dumps with RESTORE"
+    )]
     Seed(seed::SeedArgs),
-    /// Split a dump into one RDB file per cluster shard.
+    #[command(about = "Split a dump into one RDB file per cluster shard")]
     Split(split::SplitArgs),
-    /// Write a smaller RDB with only the keys the filters select.
+    #[command(about = "Write a smaller RDB with only the keys the filters select")]
     Filter(filter::FilterCommandArgs),
-    /// Check dumps deeply (like redis-check-rdb with sanitize-dump-payload); list every problem.
+    #[command(
+        about = "Check dumps deeply (like redis-check-rdb with sanitize-dump-payload); list every problem"
+    )]
     Check(check::CheckArgs),
-    /// Write a visual HTML report: memory by type and prefix, biggest keys, TTLs, advice.
+    #[command(
+        about = "Write a visual HTML report: memory by type and prefix, biggest keys, TTLs, advice"
+    )]
     Report(report::ReportArgs),
-    /// Compare two sets of dumps: keys on one side only, other type, value or TTL.
+    #[command(
+        about = "Compare two sets of dumps: keys on one side only, other type, value or TTL"
+    )]
     Diff(diff::DiffArgs),
-    /// Show a Parquet export's state from its manifest, like aws rds describe-export-tasks.
+    #[command(
+        about = "Show a Parquet export's state from its manifest, like aws rds describe-export-tasks"
+    )]
     ExportStatus(export_status::ExportStatusArgs),
-    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(about = "Print a shell completion script (bash, zsh, fish, powershell, elvish)")]
     Completions(completions::CompletionsArgs),
-    /// Print the manual page (roff): `rdb-convert man | man -l -`.
+    #[command(about = "Print the manual page (roff): `rdb-convert man | man -l -`")]
     Man(completions::ManArgs),
 }
 

@@ -32,7 +32,7 @@ Exit status: 0 every file is clean, 1 a problem was found or a file could not be
 /// problem the file cannot be read past (a broken record header, a bad checksum) ends that
 /// file's check.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, long_about)]
 pub struct CheckArgs {
     /// Dump files to check (`-` reads standard input; gzip, zstd and lz4 files are
     /// decompressed first).

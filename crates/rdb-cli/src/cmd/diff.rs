@@ -27,7 +27,7 @@ Exit status: 0 same, 1 different, 2 usage or unreadable input (like diff(1)).";
 /// per-db totals. Values are compared by a digest of their decoded content (encodings and
 /// member order do not count: a listpack hash equals a hashtable hash with the same fields).
 #[derive(Args, Debug, Clone)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, long_about)]
 pub struct DiffArgs {
     /// The left side's dumps (e.g. the shards of a backup); with exactly two files and no
     /// --, the first is the left side and the second the right.

@@ -27,7 +27,7 @@ exit status, as with aws rds describe-export-tasks.";
 /// sources, keys, files, failure cause and warnings. A directory or an s3:// prefix that
 /// `rdb-convert --format parquet --output` wrote.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, long_about)]
 pub struct ExportStatusArgs {
     /// The export's directory or s3:// prefix (or its export_info.json).
     #[arg(value_name = "EXPORT")]

@@ -20,7 +20,7 @@ pub const FILTER_EXAMPLES: &str = "Examples:
 
 /// Write a smaller, valid RDB holding only the keys the filters select.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = FILTER_EXAMPLES)]
+#[command(after_help = FILTER_EXAMPLES, long_about)]
 pub struct FilterCommandArgs {
     /// The dumps to filter, into one output (`-` for standard input; gzip, zstd, lz4
     /// decompressed).

@@ -26,7 +26,7 @@ pub const EXAMPLES: &str = "Examples:
 /// expiry, keys already expired, and counts and serialized bytes per type and encoding;
 /// function libraries and module types. Reads record headers only (no value is decoded).
 #[derive(Args, Debug, Clone)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, long_about)]
 pub struct InfoArgs {
     /// Dump files to read.
     #[arg(required = true, value_name = "FILE")]

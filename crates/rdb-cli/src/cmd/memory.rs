@@ -30,7 +30,7 @@ pub const EXAMPLES: &str = "Examples:
 /// len_largest_element,expiry (the columns of redis-rdb-tools' memory report), or as one
 /// Parquet file with the same columns, typed (plus `key_raw` for keys that are not UTF-8).
 #[derive(Args, Debug, Clone)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, long_about)]
 pub struct MemoryArgs {
     /// Dump files to read, in order.
     #[arg(required = true, value_name = "FILE")]

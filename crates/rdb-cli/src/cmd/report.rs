@@ -28,7 +28,7 @@ pub const EXAMPLES: &str = "Examples:
 /// hour/day/week, per-type percentiles and recommendations. Memory is the estimate
 /// `memory` and `top` print.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, long_about)]
 pub struct ReportArgs {
     /// Dump files to read (reported together, e.g. the shards of one backup).
     #[arg(required = true, value_name = "FILE")]

@@ -31,7 +31,7 @@ pub const EXAMPLES: &str = "Examples:
 /// conflicts unless --replace. At the end, keys are counted per db (per slot on a cluster)
 /// and compared with the dump. Exits non-zero on errors, conflicts or any difference.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, long_about)]
 pub struct SeedArgs {
     /// Dump files to read, in order.
     #[arg(required = true, value_name = "FILE")]

@@ -41,7 +41,7 @@ fn parse_shards(s: &str) -> Result<usize, String> {
 /// ranges with --slots-from. Records are copied byte for byte; files are written under
 /// temporary names and renamed only when all are complete.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = SPLIT_EXAMPLES)]
+#[command(after_help = SPLIT_EXAMPLES, long_about)]
 pub struct SplitArgs {
     /// The dumps to split, together (`-` for standard input; gzip, zstd, lz4 decompressed).
     ///

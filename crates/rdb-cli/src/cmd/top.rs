@@ -31,7 +31,7 @@ pub const EXAMPLES: &str = "Examples:
 /// List the biggest keys (by estimated memory, element count or serialized size), totals per
 /// type and per key prefix, and how many keys and bytes expire within an hour, a day, a week.
 #[derive(Args, Debug, Clone)]
-#[command(after_help = EXAMPLES)]
+#[command(after_help = EXAMPLES, long_about)]
 pub struct TopArgs {
     /// Dump files to read (ranked together).
     #[arg(required = true, value_name = "FILE")]

@@ -81,3 +81,27 @@ fn man_page_renders() {
         assert!(text.contains("memory"), "{text}");
     }
 }
+
+/// `CMD --help` shows the command's whole description (it showed only the list's one line),
+/// `CMD -h` and the command list the one line.
+#[test]
+fn subcommand_help_shows_the_long_description() {
+    let long = [
+        ("split", "owns its hash slot"),
+        ("check", "intsets must be sorted"),
+        ("export-status", "failure cause"),
+        ("info", "keys already expired"),
+    ];
+    for (cmd, text) in long {
+        assert!(
+            run(&[cmd, "--help"]).contains(text),
+            "{cmd} --help lacks {text:?}"
+        );
+        assert!(!run(&[cmd, "-h"]).contains(text), "{cmd} -h has {text:?}");
+    }
+    let list = run(&["--help"]);
+    assert!(
+        list.contains("Split a dump into one RDB file per cluster shard\n"),
+        "{list}"
+    );
+}
