@@ -13,7 +13,7 @@ use rdb_export::arrow::{self as tables, ArrowOptions, Table, TableReader};
 use rdb_export::export::{self, Export, OpenedDumps, ParquetExport, SplitOutput};
 use rdb_export::parquet::{Compression, ParquetOptions};
 use rdb_format::{DecoderOptions, DumpFile, Type};
-use rdb_pipeline::filter::Filter;
+use rdb_pipeline::filter::{ExpiryFilter, Filter};
 use rdb_pipeline::pipeline::{PipelineError, PipelineOptions, Progress};
 use serde_json::{json, Map, Value as Json};
 
@@ -275,14 +275,14 @@ fn export_error(e: export::ExportRunError) -> PyErr {
     ExportError::new_err(e.to_string())
 }
 
-/// The manifest's `filters`, as the CLI describes the same filter.
+/// The manifest's `filters`, as the CLI describes the same filter (expiry in its own syntax).
 fn describe_filters(dbs: &[u64], key: &Option<String>, types: &[String]) -> Json {
     json!({
         "db": dbs,
         "key": key,
         "key_regex": Json::Null,
         "type": types,
-        "expiry": "Any",
+        "expiry": ExpiryFilter::Any.to_string(),
         "min_size": Json::Null,
     })
 }
