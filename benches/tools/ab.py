@@ -26,12 +26,13 @@ COMMANDS = {
 
 def timed(argv, env):
     t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + argv, env=env,
+    p = subprocess.run(["/usr/bin/time", "-f", "%M %U %S"] + argv, env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError(f"{argv} failed: {p.stderr[-500:]}")
-    return wall, int(p.stderr.strip().splitlines()[-1]) * 1024
+    rss, user, sys_ = p.stderr.strip().splitlines()[-1].split()
+    return wall, int(rss) * 1024, float(user) + float(sys_)
 
 
 def main():
@@ -69,14 +70,19 @@ def main():
     names = " ".join(os.path.basename(d) for d in a.dumps)
     print(f"{names} ({mb:.1f} MB); redis-server load median {load:.2f} s "
           f"({a.rounds} rounds, each command old/new alternately)\n")
-    print("| command | old wall | new wall | new/old | old × redis load | new × redis load | old peak RSS | new peak RSS |")
-    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+    # CPU time (user + system) is the steadier figure on a shared machine; wall is what
+    # users see.
+    print("| command | old wall | new wall | new/old | old CPU | new CPU | CPU new/old | old × redis load | new × redis load | old peak RSS | new peak RSS |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for c in cmds:
-        o = statistics.median(w for w, _ in res[(c, "old")])
-        n = statistics.median(w for w, _ in res[(c, "new")])
-        ro = max(m for _, m in res[(c, "old")]) / 2**20
-        rn = max(m for _, m in res[(c, "new")]) / 2**20
-        print(f"| {c} | {o:.2f} s | {n:.2f} s | {n / o:.2f} | {load / o:.1f}× | {load / n:.1f}× | {ro:.0f} MiB | {rn:.0f} MiB |")
+        o = statistics.median(w for w, _, _ in res[(c, "old")])
+        n = statistics.median(w for w, _, _ in res[(c, "new")])
+        co = statistics.median(u for _, _, u in res[(c, "old")])
+        cn = statistics.median(u for _, _, u in res[(c, "new")])
+        ro = max(m for _, m, _ in res[(c, "old")]) / 2**20
+        rn = max(m for _, m, _ in res[(c, "new")]) / 2**20
+        print(f"| {c} | {o:.2f} s | {n:.2f} s | {n / o:.2f} | {co:.2f} s | {cn:.2f} s | {cn / co:.2f} | "
+              f"{load / o:.1f}× | {load / n:.1f}× | {ro:.0f} MiB | {rn:.0f} MiB |")
 
 
 if __name__ == "__main__":
