@@ -24,3 +24,4 @@ pub mod export;
 pub mod json;
 pub mod parquet;
 pub mod status;
+mod utf8;

@@ -92,46 +92,77 @@ fn raw_bytes<const DEL: bool>(b: &mut Vec<u8>, raw: &[u8], table: &[u8; 256]) {
         b.push(b'"');
         return;
     }
-    match std::str::from_utf8(&raw[plain..]) {
-        Ok(_) => {
-            b.reserve(raw.len() + 2);
-            b.push(b'"');
-            b.extend_from_slice(&raw[..plain]);
-            escape_with(b, &raw[plain..], table);
-            b.push(b'"');
-        }
-        Err(_) => base64_object(b, raw),
+    if crate::utf8::is_utf8(&raw[plain..]) {
+        b.reserve(raw.len() + 2);
+        b.push(b'"');
+        b.extend_from_slice(&raw[..plain]);
+        escape_with(b, &raw[plain..], table);
+        b.push(b'"');
+    } else {
+        base64_object(b, raw);
     }
 }
 
 /// Length of the longest prefix of `raw` made of bytes a JSON string holds as they are:
 /// printable ASCII but `"` and `\\` (and DEL when `DEL`). Eight bytes at a time.
 fn plain_prefix<const DEL: bool>(raw: &[u8], table: &[u8; 256]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // High bit set in each byte of `v` that is zero (exact when no byte has its high bit
-    // set, which is checked first).
+    let words = skip_words(raw, 0, |w| (w & HIGH) | special_bytes::<DEL>(w));
+    words
+        + raw[words..]
+            .iter()
+            .take_while(|&&c| c < 0x80 && table[c as usize] == 0)
+            .count()
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Non-zero when a byte of `w` is one a JSON string escapes: a control character, `"`, `\\`,
+/// and DEL when `DEL`. Exact for the word as a whole (a flag may be set above a flagged
+/// byte, never in a word without one), which is all the callers ask.
+#[inline]
+fn special_bytes<const DEL: bool>(w: u64) -> u64 {
+    // High bit set in each byte of `v` that is zero (exact for the word as a whole).
     let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
-    let mut i = 0;
-    let mut words = raw.chunks_exact(8);
-    for w in &mut words {
+    let mut special = (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
+        | zero(w ^ (ONES * u64::from(b'"')))
+        | zero(w ^ (ONES * u64::from(b'\\')));
+    if DEL {
+        special |= zero(w ^ (ONES * 0x7f));
+    }
+    special
+}
+
+/// The first position from `from`, in steps of eight bytes, of a word where `flags` is
+/// non-zero (or of the last, shorter, word).
+#[inline]
+fn skip_words(raw: &[u8], from: usize, flags: impl Fn(u64) -> u64) -> usize {
+    let mut i = from;
+    while let Some(w) = raw.get(i..i + 8) {
         let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-        let mut special = (w & HIGH)
-            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH)
-            | zero(w ^ (ONES * u64::from(b'"')))
-            | zero(w ^ (ONES * u64::from(b'\\')));
-        if DEL {
-            special |= zero(w ^ (ONES * 0x7f));
-        }
-        if special != 0 {
+        if flags(w) != 0 {
             break;
         }
         i += 8;
     }
-    i + raw[i..]
-        .iter()
-        .take_while(|&&c| c < 0x80 && table[c as usize] == 0)
-        .count()
+    i
+}
+
+/// The position of the first byte from `from` that `table` escapes, or `bytes.len()`.
+#[inline]
+fn next_escape(bytes: &[u8], from: usize, table: &[u8; 256]) -> usize {
+    // Bytes from 0x80 are written as they are (the text is UTF-8): only the escaped
+    // ASCII bytes stop the word scan.
+    let words = if table[0x7f] != 0 {
+        skip_words(bytes, from, special_bytes::<true>)
+    } else {
+        skip_words(bytes, from, special_bytes::<false>)
+    };
+    words
+        + bytes[words..]
+            .iter()
+            .position(|&c| table[c as usize] != 0)
+            .unwrap_or(bytes.len() - words)
 }
 
 /// Escape tables: 0 for a byte written as it is, `u` for `\u00XX`, else the letter after
@@ -175,12 +206,13 @@ pub(super) fn escaped(b: &mut Vec<u8>, bytes: &[u8]) {
 /// escaped as `table` says, in runs between the bytes that need it.
 fn escape_with(b: &mut Vec<u8>, bytes: &[u8], table: &[u8; 256]) {
     let mut start = 0;
-    for (i, &c) in bytes.iter().enumerate() {
-        let esc = table[c as usize];
-        if esc == 0 {
-            continue;
-        }
+    loop {
+        let i = next_escape(bytes, start, table);
         b.extend_from_slice(&bytes[start..i]);
+        let Some(&c) = bytes.get(i) else {
+            return;
+        };
+        let esc = table[c as usize];
         if esc == b'u' {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             b.extend_from_slice(&[
@@ -196,7 +228,6 @@ fn escape_with(b: &mut Vec<u8>, bytes: &[u8], table: &[u8; 256]) {
         }
         start = i + 1;
     }
-    b.extend_from_slice(&bytes[start..]);
 }
 
 pub(super) fn base64_object(b: &mut Vec<u8>, raw: &[u8]) {
@@ -275,6 +306,38 @@ mod tests {
                 Err(_) => base64_object(&mut slow, &raw),
             }
             assert_eq!(fast, slow, "byte {c:#x}");
+        }
+    }
+
+    /// `escape_with` as it was, a byte at a time: the reference for the word scan.
+    fn escape_bytewise(bytes: &[u8], table: &[u8; 256]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for &c in bytes {
+            match table[c as usize] {
+                0 => b.push(c),
+                b'u' => b.extend_from_slice(format!("\\u{c:04x}").as_bytes()),
+                esc => b.extend_from_slice(&[b'\\', esc]),
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn word_scan_escapes_like_a_byte_scan() {
+        // Every byte value at every position of a word, in runs that cross word ends,
+        // among multi-byte UTF-8 bytes (which no escape stops at).
+        let filler = "\u{e9}ab\u{1f600}cdefgh\u{4e2d}".as_bytes();
+        for table in [&SHORT, &UNICODE] {
+            for c in 0..=255u8 {
+                for at in 0..17 {
+                    let mut raw = filler.repeat(2);
+                    raw.insert(at, c);
+                    raw.insert(at + 9, c);
+                    let mut fast = Vec::new();
+                    escape_with(&mut fast, &raw, table);
+                    assert_eq!(fast, escape_bytewise(&raw, table), "byte {c:#x} at {at}");
+                }
+            }
         }
     }
 

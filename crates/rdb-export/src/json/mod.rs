@@ -187,7 +187,7 @@ impl<W: Write> Out<W> {
                 return Ok(());
             }
         };
-        if std::str::from_utf8(raw).is_ok() {
+        if crate::utf8::is_utf8(raw) {
             // Escaping touches ASCII bytes only, so slices may split a multi-byte character.
             self.buf.push(b'"');
             for slice in raw.chunks(STRING_SLICE) {

@@ -315,7 +315,7 @@ fn all_utf8<'b>(
         Ok(ok
             && match k? {
                 Str::Int(_) => true,
-                Str::Bytes(b) => std::str::from_utf8(b).is_ok(),
+                Str::Bytes(b) => crate::utf8::is_utf8(b),
             })
     })
 }
