@@ -19,6 +19,8 @@ cargo fmt --all -- --check
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The CLI without its default features (no S3, no Parquet): the stand-ins of src/features/.
+cargo clippy -p rdb-cli --no-default-features --locked -- -D warnings
 
 step "docs (every public item documented, every link resolved)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked
@@ -28,6 +30,9 @@ cargo package --workspace --no-verify --locked --allow-dirty --quiet
 
 step "tests"
 cargo test --workspace --locked
+
+step "the CLI without default features (no S3, no Parquet): same JSON, S3 and Parquet refused"
+bash scripts/no-default-features.sh
 
 step "fuzz: every target briefly on its seeds (fuzz/run-ci.sh)"
 bash fuzz/run-ci.sh

@@ -7,7 +7,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use rdb_format::DumpFile;
 use rdb_pipeline::pipeline::{Inputs, PipelineError};
+#[cfg(feature = "s3")]
 use rdb_s3::{Downloaded, Fetched, ObjectInfo, Prefetcher, SpoolDir, S3};
+
+#[cfg(not(feature = "s3"))]
+use crate::features::without_s3::client::{
+    Downloaded, Fetched, ObjectInfo, Prefetcher, SpoolDir, S3,
+};
 
 use crate::args::s3::{client, is_s3, parse_url, S3Args};
 use crate::progress::{self, Mode};

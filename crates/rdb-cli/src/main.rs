@@ -12,6 +12,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 mod args;
 mod cmd;
+mod features;
 mod inputs;
 mod messages;
 mod output;

@@ -18,7 +18,10 @@ use anyhow::{Context, Result};
 use crate::signals;
 use crate::UsageError;
 
+#[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(not(feature = "s3"))]
+pub use crate::features::without_s3::staged as s3;
 
 /// `out.json` → `.out.json.tmp-<pid>` beside it.
 pub fn temp_path(path: &Path) -> PathBuf {

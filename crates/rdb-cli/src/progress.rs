@@ -45,6 +45,11 @@ impl Mode {
             (false, false, false) => Mode::LinesIfLong,
         }
     }
+
+    /// Whether plain lines are written once the run has taken `elapsed`.
+    fn writes_lines(self, elapsed: Duration) -> bool {
+        self == Mode::Lines || (self == Mode::LinesIfLong && elapsed >= LONG_RUN)
+    }
 }
 
 /// `--progress` / `--no-progress` for commands that read whole dumps.
@@ -151,9 +156,7 @@ fn run_labeled<T>(
             let started = Instant::now();
             let interval = line_interval();
             let mut last_line = started;
-            let lines = || {
-                mode == Mode::Lines || (mode == Mode::LinesIfLong && started.elapsed() >= LONG_RUN)
-            };
+            let lines = || mode.writes_lines(started.elapsed());
             while !done.load(Ordering::Relaxed) {
                 if CANCEL.load(Ordering::Relaxed) {
                     progress.cancel.store(true, Ordering::Relaxed);
@@ -326,5 +329,19 @@ mod tests {
         assert_eq!(s.bytes_line(), "37.8% 3.1 GB/8.2 GB 310.0 MB/s ETA 17s");
         assert_eq!(bytes(999.0), "999 B");
         assert_eq!(short_count(999), "999");
+    }
+
+    #[test]
+    fn off_a_terminal_lines_start_once_the_run_is_long() {
+        let (short, long) = (LONG_RUN - Duration::from_millis(1), LONG_RUN);
+        assert!(!Mode::LinesIfLong.writes_lines(Duration::ZERO));
+        assert!(!Mode::LinesIfLong.writes_lines(short));
+        assert!(Mode::LinesIfLong.writes_lines(long));
+        assert_eq!(LONG_RUN, Duration::from_secs(10));
+        // --progress off a terminal: at once; a bar or --no-progress: never.
+        assert!(Mode::Lines.writes_lines(Duration::ZERO));
+        for mode in [Mode::Bar, Mode::Off] {
+            assert!(!mode.writes_lines(Duration::ZERO) && !mode.writes_lines(long));
+        }
     }
 }

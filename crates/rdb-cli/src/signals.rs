@@ -40,6 +40,7 @@ fn install() {
 
 /// Commands that poll [`CANCEL`] call this: the first signal only raises the flag (a
 /// second one exits at once).
+#[cfg_attr(not(any(feature = "s3", feature = "parquet")), allow(dead_code))]
 pub(crate) fn install_ctrlc() {
     GRACEFUL.store(true, Ordering::SeqCst);
     install();

@@ -19,9 +19,14 @@
 //! ```
 #![deny(missing_docs)]
 
+// Feature `parquet` (default): everything built on Arrow. NDJSON needs none of it.
+#[cfg(feature = "parquet")]
 pub mod arrow;
+#[cfg(feature = "parquet")]
 pub mod export;
 pub mod json;
+#[cfg(feature = "parquet")]
 pub mod parquet;
+#[cfg(feature = "parquet")]
 pub mod status;
 mod utf8;

@@ -1,4 +1,5 @@
 //! A canceled Parquet export leaves no part file behind.
+#![cfg(feature = "parquet")]
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;

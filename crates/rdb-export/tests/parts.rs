@@ -1,5 +1,6 @@
 //! Part files follow tables, not chunks: the same files whatever the chunk size or thread
 //! count, and a part rolls over to the next at `part_bytes`, losing no row.
+#![cfg(feature = "parquet")]
 
 use std::collections::BTreeMap;
 use std::fs::File;

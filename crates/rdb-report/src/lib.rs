@@ -44,6 +44,8 @@ pub mod html;
 pub mod info;
 pub mod keys;
 pub mod memory;
+// Feature `parquet` (default).
+#[cfg(feature = "parquet")]
 pub mod memory_parquet;
 mod rax;
 pub mod top;
@@ -92,6 +94,7 @@ pub enum ReportSinkError {
     /// The Parquet report could not be started, written or finished (`what` says which).
     /// Parquet's errors repeat their cause in their message, so the error is a field shown
     /// in this message, not a `source()`.
+    #[cfg(feature = "parquet")]
     #[error("{what}: {error}")]
     Parquet {
         /// What was being done.
@@ -101,6 +104,7 @@ pub enum ReportSinkError {
     },
     /// Rows could not be made into a batch (Arrow's errors repeat their cause in their
     /// message, so the error is a field, not a `source()`).
+    #[cfg(feature = "parquet")]
     #[error("building the memory report batch: {error}")]
     Batch {
         /// Why.

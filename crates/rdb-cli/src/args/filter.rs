@@ -136,6 +136,7 @@ impl From<TypeArg> for Type {
     }
 }
 
+#[cfg(feature = "parquet")]
 fn type_names(types: &[TypeArg]) -> Vec<String> {
     types
         .iter()
@@ -146,6 +147,7 @@ fn type_names(types: &[TypeArg]) -> Vec<String> {
 impl FilterArgs {
     /// The filters as given, for manifests. The exclusions appear only when given, so a
     /// manifest without them reads as before.
+    #[cfg(feature = "parquet")]
     pub fn describe(&self) -> serde_json::Value {
         let mut described = serde_json::json!({
             "db": self.dbs,

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use rdb_s3::{S3Config, S3Options, S3Url, Sse, S3};
+pub use rdb_s3::S3Url;
+use rdb_s3::{S3Config, S3Options, Sse, S3};
 
 /// Where and how to reach S3.
 #[derive(Args, Debug, Clone, Default)]
@@ -78,6 +79,7 @@ pub enum SseArg {
 impl S3OutputArgs {
     /// The encryption asked for, as an export's manifest records it (RDS exports record
     /// their KMS key): `{"sse": "aws:kms", "kms_key_id": ID}`; `None` without `--sse`.
+    #[cfg(feature = "parquet")]
     pub fn describe(&self) -> Option<serde_json::Value> {
         let sse = match self.sse? {
             SseArg::Aes256 => "AES256",

@@ -1,16 +1,13 @@
 //! The default command: dumps → NDJSON.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use rdb_export::export::{self, ParquetExport};
 use rdb_export::json::{JsonOptions, JsonSink};
-use rdb_export::parquet::{Compression, ParquetOptions};
 use rdb_format::DecoderOptions;
 use rdb_pipeline::pipeline::{self, FileSummary, PipelineOptions, Progress, Sink};
-use serde_json::json;
 
 use super::warn_about;
 use crate::args::filter::FilterArgs;
@@ -18,23 +15,39 @@ use crate::args::s3::{self, S3Args, S3OutputArgs};
 use crate::inputs::ResolvedInputs;
 use crate::output::write_atomically;
 use crate::progress::Mode;
-// Ctrl-C raises a flag that the reporter thread passes to the pipeline, which stops at the
-// next chunk; the sink then removes what it wrote.
-use crate::signals::{install_ctrlc, CANCEL};
 use crate::UsageError;
 
+// Without the `parquet` or `s3` feature, stand-ins that refuse (crate::features).
+#[cfg(feature = "parquet")]
 mod arrow;
 mod keys;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod resp;
+#[cfg(feature = "s3")]
 mod s3_output;
+#[cfg(not(feature = "parquet"))]
+use crate::features::without_parquet::{arrow, parquet};
+#[cfg(not(feature = "s3"))]
+use crate::features::without_s3::convert_output as s3_output;
 
-pub const EXAMPLES: &str = "Examples:
+// The examples, those reading or writing S3 only in a build with the `s3` feature.
+macro_rules! local_examples {
+    () => {
+        "Examples:
   rdb-convert dump.rdb                          NDJSON on stdout
   rdb-convert dump.rdb --with-meta -o out.json  aux fields and functions too, into a file
   rdb-convert dump.rdb --db 0 --key 'user:*' --type hash
   rdb-convert shard-*.rdb | jq -c 'select(.type==\"hash\")'
   rdb-convert dump.rdb --format resp --rdb-version 10 | redis-cli --pipe   replay into Redis 7.0
-  rdb-convert dump.rdb --format arrow --table hashes -o hashes.arrows     Arrow IPC stream of one table
+  rdb-convert dump.rdb --format arrow --table hashes -o hashes.arrows     Arrow IPC stream of one table"
+    };
+}
+
+#[cfg(feature = "s3")]
+pub const EXAMPLES: &str = concat!(
+    local_examples!(),
+    "
 
 S3: any FILE may be s3://bucket/key.rdb, s3://bucket/prefix/ (every object under it) or
 s3://bucket/prefix/name-*.rdb (every match, in shard-number order); --output may be s3://.
@@ -44,7 +57,10 @@ AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, ~/.aws/credentials and ~/.
 else instance or container credentials.
   rdb-convert s3://backups/redis/name-*.rdb --format parquet --output s3://exports/redis/ --sse AES256
   rdb-convert s3://backups/dump.rdb --endpoint-url http://127.0.0.1:9000 -o out.json   (MinIO, Ceph)
-  rdb-convert info s3://public-dumps/sample.rdb --no-sign-request --region eu-west-1";
+  rdb-convert info s3://public-dumps/sample.rdb --no-sign-request --region eu-west-1"
+);
+#[cfg(not(feature = "s3"))]
+pub const EXAMPLES: &str = local_examples!();
 
 /// Dumps in, data out.
 #[derive(Args, Debug, Clone)]
@@ -64,9 +80,11 @@ pub struct ConvertArgs {
     /// The table --format arrow writes (default keys): keys, strings, lists, sets, zsets,
     /// hashes, streams, stream_meta, stream_groups, stream_pending, stream_consumers,
     /// stream_idmp, modules, meta.
-    #[arg(long, value_name = "NAME",
-          value_parser = clap::builder::PossibleValuesParser::new(rdb_export::parquet::TABLES),
-          hide_possible_values = true)]
+    #[arg(long, value_name = "NAME", hide_possible_values = true)]
+    #[cfg_attr(
+        feature = "parquet",
+        arg(value_parser = clap::builder::PossibleValuesParser::new(rdb_export::parquet::TABLES))
+    )]
     pub table: Option<String>,
 
     /// Parquet column compression.
@@ -189,25 +207,8 @@ pub fn run(args: &ConvertArgs) -> Result<()> {
             write_atomically(path, |out| resp::convert_resp(args, out))
         }),
         (Format::Keys | Format::KeysCsv, url) => keys::run(args, url),
-        (Format::Arrow, None) => match &args.output {
-            Some(path) if path.as_os_str() != "-" => {
-                crate::output::refuse_input_as_output(path, &args.files)?;
-                write_atomically(path, |out| arrow::convert_arrow(args, out))
-            }
-            _ => arrow::convert_arrow_to_stdout(args),
-        },
-        (Format::Arrow, Some(url)) => s3_output::json_to_s3(args, &url, |path| {
-            write_atomically(path, |out| arrow::convert_arrow(args, out))
-        }),
-        (Format::Parquet, None) => {
-            let Some(dir) = &args.output else {
-                return Err(UsageError("--format parquet needs --output DIR".into()).into());
-            };
-            export_parquet(args, dir, &dir.display().to_string())
-        }
-        (Format::Parquet, Some(url)) => s3_output::parquet_to_s3(args, &url, &CANCEL, |dir| {
-            export_parquet(args, dir, &url.to_string())
-        }),
+        (Format::Arrow, url) => arrow::run(args, url),
+        (Format::Parquet, url) => parquet::run(args, url),
     }
 }
 
@@ -261,73 +262,6 @@ pub(super) fn run_streamed<S: Sink>(
         || pipeline::run_inputs(&mut inputs, &options, &sink, &progress),
     )?;
     Ok((sink, summaries))
-}
-
-/// Exports into `dir`; `shown` is where the user asked for it (`dir`, or an `s3://` URL
-/// the directory is uploaded to afterwards), for the manifest and messages.
-fn export_parquet(args: &ConvertArgs, dir: &Path, shown: &str) -> Result<()> {
-    // 8 MiB: peak RSS 149 MiB on a 250 MB dump against 326 MiB at 32 MiB, same part files
-    // (a chunk is a row group, part files follow tables: benches/RESULTS.md, issue 14).
-    let options = pipeline_options(args, 8 << 20)?;
-    let mut inputs = ResolvedInputs::new(&args.files, &args.s3)?.into_pipeline()?;
-    let id = args.export_id.clone().unwrap_or_else(export::generate_id);
-    let mut settings = serde_json::Map::new();
-    settings.insert("format".into(), json!("parquet"));
-    settings.insert(
-        "compression".into(),
-        json!(format!("{:?}", args.compression).to_lowercase()),
-    );
-    settings.insert("output".into(), json!(shown));
-    settings.insert(
-        "sources".into(),
-        json!(args
-            .files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()),
-    );
-    settings.insert("filters".into(), args.filter.describe());
-    if let Some(encryption) = args
-        .s3_output
-        .describe()
-        .filter(|_| s3::is_s3(Path::new(shown)))
-    {
-        settings.insert("encryption".into(), encryption);
-    }
-    let compression = match args.compression {
-        CompressionArg::Zstd => Compression::Zstd,
-        CompressionArg::Snappy => Compression::Snappy,
-        CompressionArg::None => Compression::None,
-    };
-    let mut parquet = ParquetOptions {
-        compression,
-        ..ParquetOptions::default()
-    };
-    if let Some(rows) = args.row_group_rows {
-        parquet.row_group_rows = rows.max(1);
-    }
-    let export = ParquetExport::start(dir, shown, &id, args.overwrite, settings, parquet)?;
-    if let Some(notice) = export.notice() {
-        eprintln!("rdb-convert: {notice}");
-    }
-    let progress = Progress::default();
-    install_ctrlc();
-    let result = with_reporter(
-        &progress,
-        show_progress(args),
-        |p| export.tick(p),
-        || export.run(&mut inputs, &options, &progress),
-    );
-    let summary = export.finish(result, &progress, |summaries| {
-        for s in summaries {
-            warn_about(s);
-        }
-    })?;
-    eprintln!(
-        "rdb-convert: export {id} complete: {} keys, {} files, {} bytes in {}",
-        summary.keys, summary.files, summary.bytes, shown
-    );
-    Ok(())
 }
 
 /// Runs `work` while progress is shown (see `crate::progress`) and `tick` is called twice a

@@ -1,7 +1,6 @@
 //! `rdb-convert export-status`: an export's state from its manifest, like
 //! `aws rds describe-export-tasks`, and with `--verify` whether its files are in place.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -124,7 +123,10 @@ fn local_export(path: &Path) -> Result<(Vec<u8>, SizeOf, String)> {
 
 /// The manifest of an export under an s3:// prefix, and the sizes of the objects listed
 /// under it (one LIST, on the first question).
+#[cfg(feature = "s3")]
 fn s3_export(args: &ExportStatusArgs) -> Result<(Vec<u8>, SizeOf, String)> {
+    use std::collections::HashMap;
+
     let text = args.export.to_str().unwrap_or_default();
     let prefix = text.strip_suffix(MANIFEST).unwrap_or(text);
     let prefix = s3::parse_url(Path::new(&format!("{}/", prefix.trim_end_matches('/'))))?;
@@ -147,6 +149,15 @@ fn s3_export(args: &ExportStatusArgs) -> Result<(Vec<u8>, SizeOf, String)> {
         Ok(sizes.as_ref().and_then(|s| s.get(rel).copied()))
     };
     Ok((bytes, Box::new(size_of), shown))
+}
+
+/// Refused in a build without S3.
+#[cfg(not(feature = "s3"))]
+fn s3_export(args: &ExportStatusArgs) -> Result<(Vec<u8>, SizeOf, String)> {
+    Err(crate::features::missing(
+        &args.export.display().to_string(),
+        "S3",
+    ))
 }
 
 fn write_text(

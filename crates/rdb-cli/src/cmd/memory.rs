@@ -7,7 +7,6 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use rdb_pipeline::pipeline::{self, PipelineOptions, Progress, Sink};
 use rdb_report::memory::{CsvOptions, CsvStyle, KeyEscape, MemorySink};
-use rdb_report::memory_parquet::MemoryParquetSink;
 
 use super::warn_about;
 use crate::args::filter::FilterArgs;
@@ -133,6 +132,9 @@ impl MemoryArgs {
 }
 
 pub fn run(args: &MemoryArgs) -> Result<()> {
+    if args.format == MemoryFormat::Parquet {
+        crate::features::require_parquet("memory --format parquet")?;
+    }
     if args.format == MemoryFormat::Parquet
         && (args.compat.is_some() || args.escape != KeyEscapeArg::Raw)
     {
@@ -168,7 +170,10 @@ fn memory_pipeline_options(args: &MemoryArgs) -> Result<PipelineOptions> {
     Ok(options)
 }
 
+#[cfg(feature = "parquet")]
 fn report_parquet<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
+    use rdb_report::memory_parquet::MemoryParquetSink;
+
     let options = memory_pipeline_options(args)?;
     let sink = MemoryParquetSink::new(out, args.model.options(), options.decoder)
         .context("writing output")?
@@ -176,6 +181,12 @@ fn report_parquet<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {
     run_report(args, &options, &sink)?;
     sink.finish().context("writing output")?;
     Ok(())
+}
+
+/// Never reached: `run` refuses `--format parquet` first in a build without Parquet.
+#[cfg(not(feature = "parquet"))]
+fn report_parquet<W: Write + Send>(_: &MemoryArgs, _: W) -> Result<()> {
+    crate::features::require_parquet("memory --format parquet")
 }
 
 fn report<W: Write + Send>(args: &MemoryArgs, out: W) -> Result<()> {

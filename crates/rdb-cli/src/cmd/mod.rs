@@ -8,7 +8,10 @@ pub mod check;
 pub mod completions;
 pub mod convert;
 pub mod diff;
+#[cfg(feature = "parquet")]
 pub mod export_status;
+#[cfg(not(feature = "parquet"))]
+pub use crate::features::without_parquet::export_status;
 pub mod filter;
 pub mod info;
 pub mod memory;

@@ -10,7 +10,7 @@ use crate::cmd::warn_about;
 use crate::output::write_atomically;
 
 /// Lists the keys on stdout, into a file or into one S3 object (`url`).
-pub fn run(args: &ConvertArgs, url: Option<rdb_s3::S3Url>) -> Result<()> {
+pub fn run(args: &ConvertArgs, url: Option<crate::args::s3::S3Url>) -> Result<()> {
     let format = match args.format {
         Format::KeysCsv => KeysFormat::Csv,
         _ => KeysFormat::Ndjson,
