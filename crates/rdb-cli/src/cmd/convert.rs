@@ -53,8 +53,8 @@ S3: any FILE may be s3://bucket/key.rdb, s3://bucket/prefix/ (every object under
 s3://bucket/prefix/name-*.rdb (every match, in shard-number order); --output may be s3://.
 Credentials and region as in the AWS CLI: --profile / AWS_PROFILE, AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION, ~/.aws/credentials and ~/.aws/config
-(static keys only: SSO, assume-role and credential_process profiles are not supported),
-else instance or container credentials.
+(static keys, SSO, assume-role with source_profile, credential_process), web identity
+(Kubernetes), else container or instance credentials.
   rdb-convert s3://backups/redis/name-*.rdb --format parquet --output s3://exports/redis/ --sse AES256
   rdb-convert s3://backups/dump.rdb --endpoint-url http://127.0.0.1:9000 -o out.json   (MinIO, Ceph)
   rdb-convert info s3://public-dumps/sample.rdb --no-sign-request --region eu-west-1"

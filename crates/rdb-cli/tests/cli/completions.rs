@@ -105,3 +105,14 @@ fn subcommand_help_shows_the_long_description() {
         "{list}"
     );
 }
+
+/// The S3 part of `--help` names the credentials `aws-config` resolves (it said SSO,
+/// assume-role and credential_process profiles were not supported after they were).
+#[test]
+fn help_names_the_supported_aws_credentials() {
+    let help = run(&["--help"]);
+    for source in ["SSO", "assume-role", "credential_process", "web identity"] {
+        assert!(help.contains(source), "--help lacks {source:?}");
+    }
+    assert!(!help.contains("not supported"), "{help}");
+}
