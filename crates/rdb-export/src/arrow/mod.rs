@@ -33,7 +33,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 mod batches;
 mod reader;
 mod sink;
-mod split;
+pub(crate) mod split;
 
 pub use crate::parquet::schema::Table;
 pub use reader::{read, read_split, ArrowBatchReader, TableReader};

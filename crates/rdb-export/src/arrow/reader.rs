@@ -6,11 +6,11 @@ use std::sync::{mpsc, Arc};
 
 use arrow_array::{RecordBatch, RecordBatchReader};
 use arrow_schema::{ArrowError, SchemaRef};
-use rdb_format::{Decoder, DecoderOptions, DumpFile, Item, Resume, Scratch};
+use rdb_format::Scratch;
 use rdb_pipeline::pipeline::{self, PipelineError, PipelineOptions, Progress, SinkError};
 
 use super::batches::TableBatches;
-use super::split::decode_error;
+use super::split::{decode_error, KeyCounts};
 use super::{schema, ArrowOptions, ArrowSinkError, BatchSink, Split, Table};
 
 /// Batches made but not yet taken: with the pipeline's chunks in flight, enough to keep
@@ -199,47 +199,10 @@ fn read_split_on(
         path: path.clone(),
         error,
     };
-    let dump = DumpFile::open(path).map_err(open_error)?;
-    let data = dump.data();
-    if data.len() as u64 != split.size {
-        return Err(open_error(std::io::Error::other(format!(
-            "is not the dump that was planned ({} bytes, was {})",
-            data.len(),
-            split.size
-        ))));
-    }
-    let decoder_options = DecoderOptions {
-        verify_checksum: false,
-        ..options.decoder
-    };
-    let version = Decoder::with_options(data, decoder_options)
-        .map_err(|e| decode_error(&dump, path, e))?
-        .version();
-    let at = Resume {
-        version,
-        start: split.start,
-        end: split.end,
-        db: split.db,
-    };
-    let mut decoder = Decoder::resume(data, at, decoder_options);
-    let filter = &options.filter;
-    let (mut key_scratch, mut key) = (Scratch::new(), Vec::new());
-    let mut items = std::iter::from_fn(|| loop {
-        let item = match decoder.next_item() {
-            Ok(Some(item)) => item,
-            Ok(None) => return None,
-            Err(e) => return Some(Err(e)),
-        };
-        if let Item::Record(r) = &item {
-            key_scratch.reset();
-            match filter.keep(r, &key_scratch, &mut key) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(e) => return Some(Err(e)),
-            }
-        }
-        return Some(Ok(item));
-    });
+    let open = split.open(path, options.decoder)?;
+    let dump = &open.dump;
+    let mut counts = KeyCounts::default();
+    let mut items = open.kept_items(split, &options.filter, &mut counts);
     let mut batches = TableBatches::new(table, arrow, |batch| {
         if !progress.cancel.load(Ordering::Relaxed) && send(batch) {
             Ok(())
@@ -254,7 +217,7 @@ fn read_split_on(
     dump.verify().map_err(open_error)?;
     match result {
         Ok(()) => Ok(()),
-        Err(SinkError::Decode(e)) => Err(decode_error(&dump, path, e)),
+        Err(SinkError::Decode(e)) => Err(decode_error(dump, path, e)),
         Err(SinkError::Sink(e)) => Err(PipelineError::sink(e)),
         Err(e) => Err(PipelineError::sink(std::io::Error::other(e.to_string()))),
     }

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use rdb_format::DumpFile;
+use rdb_format::{Decoder, DecoderOptions, DumpFile, Item, Resume, Scratch, Version};
+use rdb_pipeline::filter::Filter;
 use rdb_pipeline::pipeline::{cut, PipelineError, PipelineOptions};
 use serde_json::{json, Value};
 
@@ -117,8 +118,100 @@ pub fn plan(files: &[PathBuf], options: &PipelineOptions) -> Result<Vec<Split>, 
     Ok(splits)
 }
 
+/// A split's dump, opened to read the split's byte range (what every reader of a split
+/// does first: [`super::read_split`], the export's `write_split`).
+pub(crate) struct OpenSplit {
+    pub(crate) dump: DumpFile,
+    pub(crate) version: Version,
+    /// The run's decoder settings without the checksum: a split is part of the dump (the
+    /// whole file's checksum is checked apart, if at all).
+    pub(crate) options: DecoderOptions,
+}
+
+impl Split {
+    /// Opens the dump, checks that it is the one planned (its size) and reads its version.
+    /// Errors name `shown`.
+    pub(crate) fn open(
+        &self,
+        shown: &Path,
+        options: DecoderOptions,
+    ) -> Result<OpenSplit, PipelineError> {
+        let open_error = |error| PipelineError::Open {
+            path: shown.to_path_buf(),
+            error,
+        };
+        let dump = DumpFile::open(&self.path).map_err(open_error)?;
+        let data = dump.data();
+        if data.len() as u64 != self.size {
+            return Err(open_error(std::io::Error::other(format!(
+                "is not the dump that was planned ({} bytes, was {})",
+                data.len(),
+                self.size
+            ))));
+        }
+        let options = DecoderOptions {
+            verify_checksum: false,
+            ..options
+        };
+        let version = Decoder::with_options(data, options)
+            .map_err(|e| decode_error(&dump, shown, e))?
+            .version();
+        Ok(OpenSplit {
+            dump,
+            version,
+            options,
+        })
+    }
+}
+
+/// Keys a split's filtered walk kept and skipped.
+#[derive(Default)]
+pub(crate) struct KeyCounts {
+    pub(crate) kept: u64,
+    pub(crate) skipped: u64,
+}
+
+impl OpenSplit {
+    /// The items of `split`'s byte range, records that `filter` does not keep left out and
+    /// counted in `counts`.
+    pub(crate) fn kept_items<'a>(
+        &'a self,
+        split: &Split,
+        filter: &'a Filter,
+        counts: &'a mut KeyCounts,
+    ) -> impl Iterator<Item = rdb_format::Result<Item<'a>>> + 'a {
+        let at = Resume {
+            version: self.version,
+            start: split.start,
+            end: split.end,
+            db: split.db,
+        };
+        let mut decoder = Decoder::resume(self.dump.data(), at, self.options);
+        let (mut key_scratch, mut key) = (Scratch::new(), Vec::new());
+        std::iter::from_fn(move || loop {
+            let item = match decoder.next_item() {
+                Ok(Some(item)) => item,
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            };
+            if let Item::Record(r) = &item {
+                key_scratch.reset();
+                match filter.keep(r, &key_scratch, &mut key) {
+                    Ok(true) => counts.kept += 1,
+                    Ok(false) => {
+                        counts.skipped += 1;
+                        continue;
+                    }
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            return Some(Ok(item));
+        })
+    }
+}
+
 /// A decoding error, or the cut of the file that caused it.
-pub(super) fn decode_error(
+pub(crate) fn decode_error(
     dump: &DumpFile,
     path: &Path,
     error: rdb_format::Error,

@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use rdb_format::{
-    Checksum, Decoder, DecoderOptions, DumpFile, Eof, Item, Resume, Scratch, Version,
-};
+use rdb_format::{Checksum, Decoder, DecoderOptions, Eof, Item, Scratch, Version};
 use rdb_pipeline::pipeline::{
     Chunk, FileInfo, FileSummary, PipelineError, PipelineOptions, Progress, Sink, SinkError,
     SourceHeader,
@@ -23,6 +21,7 @@ use rdb_pipeline::pipeline::{
 use serde_json::{json, Value as Json};
 
 use super::{Export, ExportRunError, ExportSummary, Status, MANIFEST};
+use crate::arrow::split::{decode_error, KeyCounts};
 use crate::arrow::Split;
 use crate::parquet::{ParquetOptions, ParquetSink, PartFile, TABLES};
 
@@ -80,29 +79,8 @@ fn write_split_into(
         path: shown_path.clone(),
         error,
     };
-    let decode_error = |dump: &DumpFile, error| match dump.verify() {
-        Err(error) => open_error(error),
-        Ok(()) => PipelineError::Decode {
-            path: shown_path.clone(),
-            error,
-        },
-    };
-    let dump = DumpFile::open(&split.path).map_err(open_error)?;
-    let data = dump.data();
-    if data.len() as u64 != split.size {
-        return Err(open_error(std::io::Error::other(format!(
-            "is not the dump that was planned ({} bytes, was {})",
-            data.len(),
-            split.size
-        ))));
-    }
-    let unverified = DecoderOptions {
-        verify_checksum: false,
-        ..options.decoder
-    };
-    let version = Decoder::with_options(data, unverified)
-        .map_err(|e| decode_error(&dump, e))?
-        .version();
+    let open = split.open(&shown_path, options.decoder)?;
+    let (dump, data, version) = (&open.dump, open.dump.data(), open.version);
     let stem = shown_path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -119,7 +97,7 @@ fn write_split_into(
         version,
     };
     let sink_error = |e: SinkError<_>| match e {
-        SinkError::Decode(e) => decode_error(&dump, e),
+        SinkError::Decode(e) => decode_error(dump, &shown_path, e),
         SinkError::Sink(e) => PipelineError::sink(e),
         other => PipelineError::sink(std::io::Error::other(other.to_string())),
     };
@@ -131,42 +109,16 @@ fn write_split_into(
         end: split.end,
         db: split.db,
     };
-    let at = Resume {
-        version,
-        start: split.start,
-        end: split.end,
-        db: split.db,
-    };
-    let mut decoder = Decoder::resume(data, at, unverified);
-    let filter = &options.filter;
-    let (mut key_scratch, mut key) = (Scratch::new(), Vec::new());
-    let (mut kept, mut skipped) = (0u64, 0u64);
-    let mut items = std::iter::from_fn(|| loop {
-        let item = match decoder.next_item() {
-            Ok(Some(item)) => item,
-            Ok(None) => return None,
-            Err(e) => return Some(Err(e)),
-        };
-        if let Item::Record(r) = &item {
-            key_scratch.reset();
-            match filter.keep(r, &key_scratch, &mut key) {
-                Ok(true) => kept += 1,
-                Ok(false) => {
-                    skipped += 1;
-                    continue;
-                }
-                Err(e) => return Some(Err(e)),
-            }
-        }
-        return Some(Ok(item));
-    });
+    let mut counts = KeyCounts::default();
+    let mut items = open.kept_items(split, &options.filter, &mut counts);
     let part = sink
         .process(&state, &chunk, &mut items, &mut Scratch::new())
         .map_err(sink_error)?;
+    drop(items);
     sink.commit(&state, &chunk, part)
         .map_err(PipelineError::sink)?;
     let eof = if split.chunk == 0 {
-        Some(dump_end(data, options.decoder).map_err(|e| decode_error(&dump, e))?)
+        Some(dump_end(data, options.decoder).map_err(|e| decode_error(dump, &shown_path, e))?)
     } else {
         None
     };
@@ -181,8 +133,8 @@ fn write_split_into(
     dump.verify().map_err(open_error)?;
     Ok(SplitOutput {
         files: sink.files(),
-        keys_done: kept,
-        keys_skipped: skipped,
+        keys_done: counts.kept,
+        keys_skipped: counts.skipped,
         source: eof.map(|(eof, header)| FileSummary {
             info,
             checksum: eof.checksum,
