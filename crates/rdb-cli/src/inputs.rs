@@ -153,6 +153,7 @@ impl ResolvedInputs {
                     Some(d) => (d.clone(), true),
                     None => {
                         let s = SpoolDir::new()?;
+                        crate::signals::register_dir(s.path());
                         let p = s.path().to_path_buf();
                         spool = Some(s);
                         (p, false)
@@ -167,6 +168,7 @@ impl ResolvedInputs {
                     keep,
                     1,
                     in_memory,
+                    &crate::signals::CANCEL,
                 ))
             }
             _ => None,

@@ -104,10 +104,22 @@ impl S3 {
         dest: &Path,
         keep: bool,
     ) -> Result<Downloaded, S3Error> {
+        self.download_unless(object, dest, keep, &[])
+    }
+
+    /// [`S3::download`], given up ([`S3Error::DownloadCanceled`], the `.part` file removed)
+    /// as soon as one of `stops` is raised, even while a request is stalled.
+    pub fn download_unless(
+        &self,
+        object: &ObjectInfo,
+        dest: &Path,
+        keep: bool,
+        stops: &[&AtomicBool],
+    ) -> Result<Downloaded, S3Error> {
         let mut part = dest.as_os_str().to_owned();
         part.push(".part");
         let part = PathBuf::from(part);
-        let result = self.block_on(self.fetch_into(object, &part));
+        let result = self.block_on(unless(stops, object, self.fetch_into(object, &part)));
         let (gets, retries) = match result {
             Ok(counts) => counts,
             Err(e) => {
@@ -370,12 +382,22 @@ pub enum Fetched {
 impl S3 {
     /// Fetches `object` into memory with one GET (retried like a range), verified.
     pub fn fetch(&self, object: &ObjectInfo) -> Result<InMemory, S3Error> {
+        self.fetch_unless(object, &[])
+    }
+
+    /// [`S3::fetch`], given up ([`S3Error::DownloadCanceled`]) as soon as one of `stops` is
+    /// raised.
+    pub fn fetch_unless(
+        &self,
+        object: &ObjectInfo,
+        stops: &[&AtomicBool],
+    ) -> Result<InMemory, S3Error> {
         let data = if object.size == 0 {
             Vec::new()
         } else {
             let (gets, retries) = (AtomicUsize::new(0), AtomicUsize::new(0));
-            self.block_on(self.fetch_range(object, 0, object.size, &gets, &retries))?
-                .to_vec()
+            let range = self.fetch_range(object, 0, object.size, &gets, &retries);
+            self.block_on(unless(stops, object, range))?.to_vec()
         };
         let verified =
             verify_from(object, data.as_slice(), data.len() as u64).map_err(|e| match e {
@@ -394,6 +416,30 @@ impl S3 {
     }
 }
 
+/// Runs `transfer` until it ends or one of `stops` is raised (looked at every 50 ms: a
+/// stalled request must not hold a Ctrl-C, or a reader that went away, for minutes).
+async fn unless<T>(
+    stops: &[&AtomicBool],
+    object: &ObjectInfo,
+    transfer: impl std::future::Future<Output = Result<T, S3Error>>,
+) -> Result<T, S3Error> {
+    let raised = || stops.iter().any(|s| s.load(Ordering::Relaxed));
+    if stops.is_empty() {
+        return transfer.await;
+    }
+    let watch = async {
+        while !raised() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::select! {
+        r = transfer => r,
+        () = watch => Err(S3Error::DownloadCanceled {
+            url: object.url.to_string(),
+        }),
+    }
+}
+
 /// Downloads dumps in order on a thread of its own, `ahead` dumps ahead of the consumer
 /// (so disk use is bounded by `ahead + 1` dumps), while the consumer converts the current one.
 #[derive(Debug)]
@@ -406,7 +452,9 @@ pub struct Prefetcher {
 impl Prefetcher {
     /// Starts downloading `objects` into `dir` (file names kept; a repeated name gets its
     /// position in front). `keep`: leave the files there. Objects up to `in_memory` bytes
-    /// are fetched into memory instead (0: always files).
+    /// are fetched into memory instead (0: always files). Raising `cancel` (Ctrl-C) gives up
+    /// the download under way: [`Prefetcher::next_download`] then returns
+    /// [`S3Error::DownloadCanceled`]; dropping the prefetcher does the same.
     pub fn start(
         s3: S3,
         objects: Vec<ObjectInfo>,
@@ -414,6 +462,7 @@ impl Prefetcher {
         keep: bool,
         ahead: usize,
         in_memory: u64,
+        cancel: &'static AtomicBool,
     ) -> Prefetcher {
         let (tx, rx) = mpsc::sync_channel(ahead.saturating_sub(1));
         let stop = Arc::new(AtomicBool::new(false));
@@ -432,10 +481,11 @@ impl Prefetcher {
                     } else {
                         format!("{i:04}-{name}")
                     };
+                    let stops = [&*stop2, cancel];
                     let result = if object.size <= in_memory {
-                        s3.fetch(object).map(Fetched::Memory)
+                        s3.fetch_unless(object, &stops).map(Fetched::Memory)
                     } else {
-                        s3.download(object, &dir.join(name), keep)
+                        s3.download_unless(object, &dir.join(name), keep, &stops)
                             .map(Fetched::File)
                     };
                     let failed = result.is_err();

@@ -152,6 +152,12 @@ pub enum S3Error {
         /// The destination.
         url: String,
     },
+    /// The download was interrupted (Ctrl-C, or its reader went away).
+    #[error("download of {url} canceled")]
+    DownloadCanceled {
+        /// The source.
+        url: String,
+    },
 }
 
 /// What an object_store error says, for the mapping: its kind and the S3 error code found in

@@ -150,6 +150,7 @@ pub mod client {
             _: bool,
             _: usize,
             _: u64,
+            _: &'static std::sync::atomic::AtomicBool,
         ) -> Prefetcher {
             match s3.never {}
         }

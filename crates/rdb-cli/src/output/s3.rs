@@ -22,9 +22,11 @@ impl StagedOutputs {
     pub fn new(s3: &S3Args, out: &S3OutputArgs, example: &S3Url) -> Result<StagedOutputs> {
         let client = client(s3, Some(out))?;
         warn_unencrypted(out, example);
+        let staging = SpoolDir::new()?;
+        crate::signals::register_dir(staging.path());
         Ok(StagedOutputs {
             s3: client,
-            staging: SpoolDir::new()?,
+            staging,
             items: Vec::new(),
         })
     }

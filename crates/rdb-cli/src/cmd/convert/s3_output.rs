@@ -33,6 +33,7 @@ pub fn json_to_s3(
     let s3 = client(&args.s3, Some(&args.s3_output))?;
     warn_unencrypted(&args.s3_output, url);
     let staging = SpoolDir::new()?;
+    crate::signals::register_dir(staging.path());
     let local = staging.path().join(local_name(&url.key));
     write(&local)?;
     let item = UploadItem {

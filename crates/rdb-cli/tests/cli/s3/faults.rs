@@ -292,3 +292,115 @@ fn interrupted_upload_is_aborted() {
     assert_eq!(out.trim(), "FAILED 0");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A run killed while it downloads leaves no copy of the dumps behind: the spool directory
+/// under `TMPDIR` holds user data, and a signal used to end the process before it was removed.
+#[test]
+fn signal_during_download_leaves_no_spooled_dump() {
+    let Some(moto) = Moto::start() else { return };
+    moto.bucket("spool");
+    let dir = scratch("spool");
+    for (i, name) in ["a.rdb", "b.rdb"].iter().enumerate() {
+        let file = dir.join(name);
+        write_file(&file, &big_dump(10 + i, 1 << 20));
+        moto.put("spool", &format!("shards/{name}"), &file);
+    }
+    // The second dump never arrives, so the signal lands with the first one spooled.
+    let proxy = Proxy::start(moto.port, |r| {
+        if r.method == "GET" && r.target.contains("b.rdb") {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+        Action::Forward
+    });
+    let export = dir.join("export");
+    for (signal, args) in [
+        ("-TERM", &["info"][..]),
+        ("-INT", &["--format", "json", "--output", "-"][..]),
+        ("-HUP", &["memory"][..]),
+        // The Parquet export stops gracefully at the first signal.
+        (
+            "-INT",
+            &["--format", "parquet", "--output", export.to_str().unwrap()][..],
+        ),
+    ] {
+        let tmp = dir.join(format!("tmp{signal}-{}", args[0]));
+        std::fs::create_dir_all(&tmp).unwrap();
+        let child = Command::new(bin())
+            .args(args)
+            .args(["s3://spool/shards/", "--endpoint-url", &proxy.endpoint()])
+            .env("TMPDIR", &tmp)
+            .env("HOME", &dir)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let b_asked = |proxy: &Proxy| {
+            proxy
+                .requests()
+                .iter()
+                .any(|r| r.method == "GET" && r.target.contains("b.rdb"))
+        };
+        while !b_asked(&proxy) {
+            assert!(Instant::now() < deadline, "{args:?}: b.rdb never requested");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Let a.rdb's copy settle into the spool directory.
+        std::thread::sleep(Duration::from_millis(300));
+        let spooled = spooled_files(&tmp);
+        assert!(
+            !spooled.is_empty(),
+            "{args:?}: expected a download spooled under {}",
+            tmp.display()
+        );
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        // One signal is enough, even for the graceful export: the stalled download is
+        // given up, not waited for (the server would hold it for a minute).
+        let started = Instant::now();
+        let mut child = child;
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > Duration::from_secs(15) {
+                let _ = child.kill();
+                panic!("{args:?}: still running 15 s after {signal}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let stderr = String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr).to_string();
+        assert!(
+            !status.success(),
+            "{args:?}: succeeded after {signal}: {stderr}"
+        );
+        if args.contains(&"parquet") {
+            assert!(stderr.contains("canceled"), "{stderr}");
+        }
+        assert_eq!(
+            spooled_files(&tmp),
+            Vec::<PathBuf>::new(),
+            "{args:?}: left behind after {signal}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every file and directory under `dir`, depth first.
+fn spooled_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            found.extend(spooled_files(&p));
+        }
+        found.push(p);
+    }
+    found
+}

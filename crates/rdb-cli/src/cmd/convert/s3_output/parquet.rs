@@ -44,6 +44,7 @@ pub fn parquet_to_s3(
         None => None,
     };
     let staging = SpoolDir::new()?;
+    crate::signals::register_dir(staging.path());
     let dir = staging.path();
     let exported = export(dir);
     let manifest = dir.join(MANIFEST);
