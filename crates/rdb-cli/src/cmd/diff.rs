@@ -93,14 +93,34 @@ fn sides(args: &DiffArgs) -> Result<(&[PathBuf], &[PathBuf])> {
     }
 }
 
+/// The directory under TMPDIR both sides spill into: removed when dropped, and by a signal
+/// too (the stores' own clean-up runs only on the way out).
+struct SpillDir(PathBuf);
+
+impl SpillDir {
+    fn new() -> Result<SpillDir> {
+        let path = std::env::temp_dir().join(format!("rdb-diff-{}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("creating {} (TMPDIR)", path.display()))?;
+        crate::signals::register_dir(&path);
+        Ok(SpillDir(path))
+    }
+}
+
+impl Drop for SpillDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Whether the sides are the same.
 fn run(args: &DiffArgs) -> Result<bool> {
     let (left, right) = sides(args)?;
     let options = pipeline_options(&args.input, &args.filter)?;
-    let tmp = std::env::temp_dir();
+    let tmp = SpillDir::new()?;
     let mut stores = Vec::new();
     for (name, files) in [("left", left), ("right", right)] {
-        let sink = DigestSink::new(EntryStore::new(name, &tmp, args.memory_keys));
+        let sink = DigestSink::new(EntryStore::new(name, &tmp.0, args.memory_keys));
         let mut inputs = ResolvedInputs::new(files, &args.input.s3)?.into_pipeline()?;
         let summaries = pipeline::run_inputs(&mut inputs, &options, &sink, &Progress::default())?;
         for s in &summaries {

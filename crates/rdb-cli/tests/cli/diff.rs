@@ -2,10 +2,11 @@
 //! exactly (extra key, changed value, changed TTL, type change), the same data in other
 //! encodings and member orders equal, shards of one dump equal to the merged dump, and the
 //! on-disk partition path (a low --memory-keys) giving the same answers and leaving no
-//! temporary files, even when a dump is bad.
+//! temporary files, even when a dump is bad or a signal ends the run.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::common::server::{Kind, Options, Server};
 
@@ -294,4 +295,57 @@ fn shards_equal_the_merged_dump() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["total"]["only_right"], (KEYS / 3) as u64);
     eprintln!("diff: shards test in {:?}", t0.elapsed());
+}
+
+/// SIGTERM while the right side is still being read leaves no spilled partition files:
+/// they were removed only on the way out, which a signal skipped.
+#[test]
+fn signal_during_diff_leaves_no_spill() {
+    let dir = scratch("signal");
+    let tmp = dir.join("tmp");
+    let sample = crate::common::server::workspace_root().join("testdata/sample.rdb");
+    // The right side is standard input, held open: the left side is spilled by then.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rdb-convert"))
+        .args(["diff", sample.to_str().unwrap(), "-", "--memory-keys", "1"])
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Two levels down at most: the side's directory may sit in one of the run's.
+    let left_spilled = || {
+        let entries = |d: &Path| -> Vec<PathBuf> {
+            std::fs::read_dir(d)
+                .map(|r| r.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default()
+        };
+        entries(&tmp)
+            .iter()
+            .flat_map(|p| std::iter::once(p.clone()).chain(entries(p)))
+            .any(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("rdb-diff-left-"))
+            })
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !left_spilled() {
+        assert!(Instant::now() < deadline, "the left side never spilled");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let left: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
