@@ -155,17 +155,17 @@ pub(crate) enum Kind {
 }
 
 /// Columns whose values repeat from row to row, so a dictionary makes them smaller and
-/// cheaper to write: names of types and encodings, a collection's key on each of its
-/// element rows, hash and stream field names, stream group and consumer names. Elsewhere
-/// (keys in `keys` and `strings`, values, members) values are mostly unique: a dictionary
-/// there costs a hash and a lookup per value (12 % of a Parquet export's time, `perf`)
-/// before the writer gives up on it and falls back to plain encoding.
+/// cheaper to write: names of types and encodings, hash and stream field names, stream group
+/// and consumer names. Elsewhere (keys, values, members) a dictionary costs a hash and a
+/// lookup per value (12 % of a Parquet export's time, `perf`). That includes a collection's
+/// key on each of its element rows: it repeats, but in runs that zstd packs as well as a
+/// dictionary does (files 0.4 % smaller without it on cache-250m) for 7 % less CPU
+/// (benches/RESULTS.md, "Issue 14, fourth step").
 fn repeats(table: Table, column: &str) -> bool {
     match column {
         "file" | "type" | "encoding" | "kind" | "module" | "group" | "consumer" | "producer" => {
             true
         }
-        "key" => !matches!(table, Table::Keys | Table::Strings | Table::Modules),
         "field" => matches!(table, Table::Hashes | Table::Streams),
         _ => false,
     }
