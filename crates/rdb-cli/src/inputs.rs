@@ -89,6 +89,13 @@ pub struct ResolvedInputs {
     progress: Mode,
 }
 
+/// A spool directory for S3 downloads or staged uploads: copies of user data, so a signal
+/// removes it too (its own drop does otherwise).
+pub(crate) fn spool_dir() -> Result<SpoolDir> {
+    let dir = SpoolDir::new()?;
+    crate::signals::register_dir(dir.path());
+    Ok(dir)
+}
 impl ResolvedInputs {
     /// Resolves `files`: local paths as they are, S3 URLs to their objects (a HEAD, or a
     /// listing for a prefix or glob). Local files are checked when opened, as before.
@@ -152,8 +159,7 @@ impl ResolvedInputs {
                 let (dir, keep) = match &self.keep {
                     Some(d) => (d.clone(), true),
                     None => {
-                        let s = SpoolDir::new()?;
-                        crate::signals::register_dir(s.path());
+                        let s = spool_dir()?;
                         let p = s.path().to_path_buf();
                         spool = Some(s);
                         (p, false)

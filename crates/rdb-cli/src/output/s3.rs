@@ -6,6 +6,7 @@ use anyhow::Result;
 use rdb_s3::{local_name, S3Url, SpoolDir, UploadItem, S3};
 
 use crate::args::s3::{client, S3Args, S3OutputArgs};
+use crate::inputs::spool_dir;
 use crate::signals::{install_ctrlc, CANCEL};
 
 /// Outputs that go to S3: written into a local staging directory first, uploaded when all
@@ -22,11 +23,9 @@ impl StagedOutputs {
     pub fn new(s3: &S3Args, out: &S3OutputArgs, example: &S3Url) -> Result<StagedOutputs> {
         let client = client(s3, Some(out))?;
         warn_unencrypted(out, example);
-        let staging = SpoolDir::new()?;
-        crate::signals::register_dir(staging.path());
         Ok(StagedOutputs {
             s3: client,
-            staging,
+            staging: spool_dir()?,
             items: Vec::new(),
         })
     }

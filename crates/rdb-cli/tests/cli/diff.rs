@@ -9,6 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::server::{Kind, Options, Server};
+use crate::common::{files_under, signal};
 
 const EXPIRE_AT: i64 = 4_102_444_800_000; // 2100-01-01
 
@@ -313,20 +314,11 @@ fn signal_during_diff_leaves_no_spill() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Two levels down at most: the side's directory may sit in one of the run's.
     let left_spilled = || {
-        let entries = |d: &Path| -> Vec<PathBuf> {
-            std::fs::read_dir(d)
-                .map(|r| r.flatten().map(|e| e.path()).collect())
-                .unwrap_or_default()
-        };
-        entries(&tmp)
-            .iter()
-            .flat_map(|p| std::iter::once(p.clone()).chain(entries(p)))
-            .any(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("rdb-diff-left-"))
-            })
+        files_under(&tmp).iter().any(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("rdb-diff-left-"))
+        })
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while !left_spilled() {
@@ -334,18 +326,10 @@ fn signal_during_diff_leaves_no_spill() {
         std::thread::sleep(Duration::from_millis(20));
     }
     std::thread::sleep(Duration::from_millis(200));
-    let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    signal(&child, "-TERM");
     let status = child.wait().unwrap();
     assert!(!status.success());
-    let left: Vec<_> = std::fs::read_dir(&tmp)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
+    let left = files_under(&tmp);
     assert!(left.is_empty(), "left behind: {left:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }

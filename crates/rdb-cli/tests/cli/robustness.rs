@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::common::signal;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rdb-convert"))
 }
@@ -119,14 +121,6 @@ fn wait_for_fd_in(child: &mut Child, dir: &Path, except: &Path) -> bool {
         std::thread::sleep(Duration::from_micros(200));
     }
     false
-}
-
-fn signal(child: &Child, sig: &str) {
-    let st = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use anyhow::Result;
-use rdb_s3::{local_name, S3Url, SpoolDir, Target, UploadItem};
+use rdb_s3::{local_name, S3Url, Target, UploadItem};
 
 use super::ConvertArgs;
 use crate::args::s3::client;
+use crate::inputs::spool_dir;
 use crate::output::s3::warn_unencrypted;
 use crate::signals::{install_ctrlc, CANCEL};
 
@@ -32,8 +33,7 @@ pub fn json_to_s3(
     }
     let s3 = client(&args.s3, Some(&args.s3_output))?;
     warn_unencrypted(&args.s3_output, url);
-    let staging = SpoolDir::new()?;
-    crate::signals::register_dir(staging.path());
+    let staging = spool_dir()?;
     let local = staging.path().join(local_name(&url.key));
     write(&local)?;
     let item = UploadItem {

@@ -4,7 +4,8 @@
 //! NDJSON output with what the server reports (`compare`), plus small byte
 //! utilities (`bytes`), cluster nodes (`cluster`), server-to-server diffs
 //! (`servers_diff`), dump builders (`dumps`) and an application-like keyspace
-//! (`keyspace`).
+//! (`keyspace`); and two process helpers: sending a signal, listing what a run left in a
+//! directory.
 //!
 //! The server binaries are installed by `scripts/test-deps.sh`, which writes
 //! `<workspace>/.test-deps/servers.env`. Environment variables of the same
@@ -22,3 +23,28 @@ pub mod servers_diff;
 
 #[allow(unused_imports)]
 pub use server::{Kind, Server};
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+/// Sends `sig` (`-TERM`, `-INT`, ...) to `child`.
+pub fn signal(child: &Child, sig: &str) {
+    let st = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// Every file and directory under `dir`, depth first (empty when `dir` is missing).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            found.extend(files_under(&p));
+        }
+        found.push(p);
+    }
+    found
+}

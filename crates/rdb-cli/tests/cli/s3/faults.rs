@@ -2,6 +2,7 @@
 //! interrupted uploads.
 
 use super::*;
+use crate::common::{files_under, signal};
 
 #[test]
 fn dropped_connections_are_retried() {
@@ -274,11 +275,7 @@ fn interrupted_upload_is_aborted() {
         assert!(Instant::now() < deadline, "no multipart upload started");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    signal(&child, "-INT");
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
@@ -350,17 +347,13 @@ fn signal_during_download_leaves_no_spooled_dump() {
         }
         // Let a.rdb's copy settle into the spool directory.
         std::thread::sleep(Duration::from_millis(300));
-        let spooled = spooled_files(&tmp);
+        let spooled = files_under(&tmp);
         assert!(
             !spooled.is_empty(),
             "{args:?}: expected a download spooled under {}",
             tmp.display()
         );
-        let sent = Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        crate::common::signal(&child, signal);
         // One signal is enough, even for the graceful export: the stalled download is
         // given up, not waited for (the server would hold it for a minute).
         let started = Instant::now();
@@ -384,23 +377,10 @@ fn signal_during_download_leaves_no_spooled_dump() {
             assert!(stderr.contains("canceled"), "{stderr}");
         }
         assert_eq!(
-            spooled_files(&tmp),
+            files_under(&tmp),
             Vec::<PathBuf>::new(),
             "{args:?}: left behind after {signal}"
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Every file and directory under `dir`, depth first.
-fn spooled_files(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            found.extend(spooled_files(&p));
-        }
-        found.push(p);
-    }
-    found
 }

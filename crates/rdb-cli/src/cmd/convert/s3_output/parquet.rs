@@ -6,10 +6,11 @@ use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, Result};
 use rdb_export::export::MANIFEST;
-use rdb_s3::{mark_failed, set_status, S3Error, S3Url, SpoolDir, UploadItem};
+use rdb_s3::{mark_failed, set_status, S3Error, S3Url, UploadItem};
 
 use super::super::ConvertArgs;
 use crate::args::s3::client;
+use crate::inputs::spool_dir;
 use crate::output::s3::warn_unencrypted;
 
 /// `convert --format parquet --output s3://bucket/prefix/`: `export` writes the export into a
@@ -43,8 +44,7 @@ pub fn parquet_to_s3(
         Some(bytes) => Some(old_listed(bytes, &manifest_url)?),
         None => None,
     };
-    let staging = SpoolDir::new()?;
-    crate::signals::register_dir(staging.path());
+    let staging = spool_dir()?;
     let dir = staging.path();
     let exported = export(dir);
     let manifest = dir.join(MANIFEST);
