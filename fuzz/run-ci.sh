@@ -68,6 +68,11 @@ done
 
 log "building targets (sanitizer: $SAN)"
 cargo fuzz build "${fuzz_args[@]}" "${features[@]}"
+# cargo fuzz has no --locked: a stale fuzz/Cargo.lock would be rewritten in silence on every run.
+if git rev-parse --git-dir >/dev/null 2>&1 && ! git diff --quiet -- Cargo.lock; then
+    log "fuzz/Cargo.lock was out of date and the build rewrote it: commit fuzz/Cargo.lock"
+    exit 1
+fi
 
 mkdir -p target/ci-logs
 failed=()
