@@ -251,6 +251,16 @@ pub(super) fn run_dumps<S: Sink>(
                 if progress.cancel.load(Ordering::Relaxed) {
                     return Err(PipelineError::Canceled);
                 }
+                if run.dump.was_cut() {
+                    // A cut dump reads as zeros past its new end, which decode as endless
+                    // tiny records: report the cut now, not after converting them.
+                    let e = rdb_format::Error::new(
+                        scan.position(),
+                        "dump",
+                        rdb_format::ErrorKind::Truncated,
+                    );
+                    return Err(run.decode_error(e));
+                }
                 let item = scan.next_item().map_err(|e| run.decode_error(e))?;
                 let at = scan.position();
                 let eof = match item {
@@ -312,6 +322,7 @@ pub(super) fn run_dumps<S: Sink>(
                             &worker_run.state,
                             &worker_chunk,
                             data,
+                            &|| worker_run.dump.was_cut(),
                             decoder_options,
                             filter,
                         )
@@ -371,6 +382,7 @@ fn process_chunk<S: Sink>(
     state: &S::File,
     chunk: &Chunk,
     data: &[u8],
+    was_cut: &dyn Fn() -> bool,
     options: DecoderOptions,
     filter: &Filter,
 ) -> Result<(S::Part, u64, u64)> {
@@ -392,6 +404,17 @@ fn process_chunk<S: Sink>(
     // The first decoding error of the walk wins, even over what the sink makes of it.
     let mut failed: Option<rdb_format::Error> = None;
     let mut items = std::iter::from_fn(|| loop {
+        if was_cut() {
+            // Zeros from here on (see the cut check where chunks are cut): stop, the commit
+            // reports the cut.
+            let error = rdb_format::Error::new(
+                decoder.position(),
+                "dump",
+                rdb_format::ErrorKind::Truncated,
+            );
+            failed.get_or_insert_with(|| error.clone());
+            return Some(Err(error));
+        }
         let item = match decoder.next_item() {
             Ok(Some(i)) => i,
             Ok(None) => return None,
