@@ -116,6 +116,15 @@ impl DumpFile {
         self.watch.as_ref().is_some_and(Watch::cut)
     }
 
+    /// The error a walk of this dump stops with at `position` once the file was cut (see
+    /// [`DumpFile::was_cut`]), else `None`. Past the cut the map reads as zeros, which decode
+    /// as endless empty records: a walk asks before each record, so a cut ends it at once,
+    /// and [`DumpFile::verify`] then names the cut.
+    pub fn cut_at(&self, position: u64) -> Option<crate::Error> {
+        self.was_cut()
+            .then(|| crate::Error::new(position, "dump", crate::ErrorKind::Truncated))
+    }
+
     /// Checks that the file was not cut or rewritten since it was opened, so what was read
     /// is the dump and not zeros or a mix of two dumps. Cheap (one `fstat`): the pipeline
     /// calls it before each chunk's output is used and at the end.

@@ -251,14 +251,7 @@ pub(super) fn run_dumps<S: Sink>(
                 if progress.cancel.load(Ordering::Relaxed) {
                     return Err(PipelineError::Canceled);
                 }
-                if run.dump.was_cut() {
-                    // A cut dump reads as zeros past its new end, which decode as endless
-                    // tiny records: report the cut now, not after converting them.
-                    let e = rdb_format::Error::new(
-                        scan.position(),
-                        "dump",
-                        rdb_format::ErrorKind::Truncated,
-                    );
+                if let Some(e) = run.dump.cut_at(scan.position()) {
                     return Err(run.decode_error(e));
                 }
                 let item = scan.next_item().map_err(|e| run.decode_error(e))?;
@@ -321,8 +314,7 @@ pub(super) fn run_dumps<S: Sink>(
                             sink,
                             &worker_run.state,
                             &worker_chunk,
-                            data,
-                            &|| worker_run.dump.was_cut(),
+                            &worker_run.dump,
                             decoder_options,
                             filter,
                         )
@@ -381,13 +373,12 @@ fn process_chunk<S: Sink>(
     sink: &S,
     state: &S::File,
     chunk: &Chunk,
-    data: &[u8],
-    was_cut: &dyn Fn() -> bool,
+    dump: &DumpFile,
     options: DecoderOptions,
     filter: &Filter,
 ) -> Result<(S::Part, u64, u64)> {
     let mut decoder = Decoder::resume(
-        data,
+        dump.data(),
         rdb_format::Resume {
             version: chunk.file.version,
             start: chunk.start,
@@ -404,14 +395,7 @@ fn process_chunk<S: Sink>(
     // The first decoding error of the walk wins, even over what the sink makes of it.
     let mut failed: Option<rdb_format::Error> = None;
     let mut items = std::iter::from_fn(|| loop {
-        if was_cut() {
-            // Zeros from here on (see the cut check where chunks are cut): stop, the commit
-            // reports the cut.
-            let error = rdb_format::Error::new(
-                decoder.position(),
-                "dump",
-                rdb_format::ErrorKind::Truncated,
-            );
+        if let Some(error) = dump.cut_at(decoder.position()) {
             failed.get_or_insert_with(|| error.clone());
             return Some(Err(error));
         }
