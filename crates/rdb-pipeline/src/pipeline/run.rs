@@ -23,6 +23,12 @@ type ChunkResult<P> = Result<(P, u64, u64, Option<u64>)>;
 /// time.
 const BIG_CHUNK: u64 = 16 << 20;
 
+/// Input bytes of the chunks in flight (or four target chunks per thread, if that is more)
+/// past which the scan waits for commits before walking further. A count of chunks alone
+/// let a huge value's chunk be converted while the scan walked, and so faulted in, the
+/// next huge value: two of them resident at once.
+const BYTES_IN_FLIGHT: u64 = 64 << 20;
+
 pub(super) fn run_inner<S: Sink>(
     files: &[PathBuf],
     options: &PipelineOptions,
@@ -117,6 +123,7 @@ pub(super) fn run_dumps<S: Sink>(
     // "the largest value plus a few chunks" instead of "the largest values, one per thread".
     let big_chunk = (options.chunk_bytes * 4).max(BIG_CHUNK);
     let is_big = |c: &Chunk| c.end - c.start >= big_chunk;
+    let max_bytes_in_flight = (options.chunk_bytes * max_in_flight as u64).max(BYTES_IN_FLIGHT);
     let mut summaries = Vec::with_capacity(count);
     let mut commit = |pending: Pending<S>| -> Result<()> {
         match pending {
@@ -190,6 +197,15 @@ pub(super) fn run_dumps<S: Sink>(
                 .filter(|p| matches!(p, Pending::Chunk { .. }))
                 .count()
         };
+        // Input bytes of the chunks in `in_flight`.
+        let mut bytes_in_flight = 0u64;
+        let mut commit_front = |q: &mut VecDeque<Pending<S>>, bytes: &mut u64| -> Result<()> {
+            let pending = q.pop_front().expect("non-empty");
+            if let Pending::Chunk { chunk, .. } = &pending {
+                *bytes -= chunk.end - chunk.start;
+            }
+            commit(pending)
+        };
         for index in 0..count {
             let dump = open(index)?;
             let path = dump.path().to_path_buf();
@@ -254,6 +270,9 @@ pub(super) fn run_dumps<S: Sink>(
                 if let Some(e) = run.dump.cut_at(scan.position()) {
                     return Err(run.decode_error(e));
                 }
+                while bytes_in_flight >= max_bytes_in_flight {
+                    commit_front(&mut in_flight, &mut bytes_in_flight)?;
+                }
                 let item = scan.next_item().map_err(|e| run.decode_error(e))?;
                 let at = scan.position();
                 let eof = match item {
@@ -298,7 +317,7 @@ pub(super) fn run_dumps<S: Sink>(
                                 .iter()
                                 .any(|p| matches!(p, Pending::Chunk { chunk: c, .. } if is_big(c))))
                     {
-                        commit(in_flight.pop_front().expect("non-empty"))?;
+                        commit_front(&mut in_flight, &mut bytes_in_flight)?;
                     }
                     let (tx, rx) = mpsc::channel();
                     let worker_chunk = chunk.clone();
@@ -324,6 +343,7 @@ pub(super) fn run_dumps<S: Sink>(
                         drop(worker_run);
                         let _ = tx.send(result);
                     });
+                    bytes_in_flight += chunk.end - chunk.start;
                     in_flight.push_back(Pending::Chunk {
                         run: run.clone(),
                         chunk,
@@ -337,8 +357,8 @@ pub(super) fn run_dumps<S: Sink>(
             drop(scan);
             in_flight.push_back(Pending::End { run, eof, chunked });
         }
-        while let Some(p) = in_flight.pop_front() {
-            commit(p)?;
+        while !in_flight.is_empty() {
+            commit_front(&mut in_flight, &mut bytes_in_flight)?;
         }
         Ok(())
     })?;
