@@ -39,11 +39,23 @@ fn walk(data: &[u8], verify: bool) -> Result<u64, rdb_format::Error> {
             r.key.decode(&scratch)?;
             match r.value(&scratch)? {
                 Value::String(_) | Value::Module(_) => visited += 1,
-                Value::List(i) => {
-                    for e in i {
-                        e?;
-                        visited += 1;
-                    }
+                Value::List(mut i) => {
+                    // The walk element by element (nodes decompressed into one reused
+                    // buffer) sees what the iterator sees, errors included.
+                    let mut each = Vec::new();
+                    let each_end = i.clone().try_for_each_element(|s| {
+                        each.push(s.to_vec());
+                        Ok::<(), rdb_format::Error>(())
+                    });
+                    let mut iterated = Vec::new();
+                    let iter_end = i.try_for_each(|e| e.map(|s| iterated.push(s.to_vec())));
+                    assert!(each == iterated, "the walks differ");
+                    assert_eq!(
+                        each_end.as_ref().map_err(ToString::to_string),
+                        iter_end.as_ref().map_err(ToString::to_string)
+                    );
+                    iter_end?;
+                    visited += iterated.len() as u64;
                 }
                 Value::Set(i) => {
                     for e in i {

@@ -35,7 +35,21 @@ impl<W: Write> Out<W> {
         let value = r.value(scratch)?;
         match value {
             Value::String(s) => self.string_value(s)?,
-            Value::List(items) => self.array(items)?,
+            Value::List(items) => {
+                // Element by element, so the list's nodes are decompressed into one reused
+                // buffer rather than the record's scratch.
+                self.buf.push(b'[');
+                let mut first = true;
+                items.try_for_each_element(|s| -> Result<(), JsonError> {
+                    if !first {
+                        self.buf.push(b',');
+                    }
+                    first = false;
+                    bytes(&mut self.buf, s);
+                    Ok(self.maybe_flush()?)
+                })?;
+                self.buf.push(b']');
+            }
             Value::Set(items) => self.array(items)?,
             Value::ZSet(items) => {
                 self.buf.push(b'[');

@@ -69,14 +69,16 @@ pub(crate) fn record<T: Rows>(
             .map_err(RowError::Sink)?;
         }
         Value::List(items) => {
-            for item in items {
-                let item = item?;
+            // Element by element: the list's nodes are decompressed into one reused buffer
+            // rather than the record's scratch (a huge list held its whole size there).
+            items.try_for_each_element(|item| -> Result<(), RowError<T::Error>> {
                 t.row(Table::Lists, db, |row| {
                     row.checked(key).i64(Some(elements)).bytes(item);
                 })
                 .map_err(RowError::Sink)?;
                 elements += 1;
-            }
+                Ok(())
+            })?;
         }
         Value::Set(members) => {
             for m in members {

@@ -13,15 +13,35 @@ pub(crate) fn blob<'b>(
     scratch: &'b Scratch,
     context: &'static str,
 ) -> Result<(&'b [u8], &'b [u8], Origin<'b>)> {
+    blob_with(input, origin, context, |s| s.decode(scratch))
+}
+
+/// Reads one RDB string that holds a blob, decompressing it into `buf` (reused from one
+/// blob to the next) if needed.
+pub(crate) fn blob_into<'b: 'o, 'o>(
+    input: &'b [u8],
+    origin: &Origin<'b>,
+    buf: &'o mut Vec<u8>,
+    context: &'static str,
+) -> Result<(&'b [u8], &'o [u8], Origin<'o>)> {
+    blob_with(input, origin, context, |s| s.decode_into(buf))
+}
+
+fn blob_with<'b: 'o, 'o>(
+    input: &'b [u8],
+    origin: &Origin<'b>,
+    context: &'static str,
+    decode: impl FnOnce(RdbString<'b>) -> Result<Str<'o>>,
+) -> Result<(&'b [u8], &'o [u8], Origin<'o>)> {
     let (rest, s) = finish(origin, rdb_string(input))?;
     match s {
         RdbString::Raw(b) => Ok((rest, b, origin.sub(b))),
-        RdbString::Lzf {
-            compressed, len, ..
-        } => {
+        RdbString::Lzf { .. } => {
             let at = origin.offset_of(input);
-            let bytes = scratch.decompress(compressed, len, at)?;
-            Ok((rest, bytes, Origin::decompressed(bytes, at)))
+            match decode(s.located(at))? {
+                Str::Bytes(bytes) => Ok((rest, bytes, Origin::decompressed(bytes, at))),
+                Str::Int(_) => unreachable!("LZF data decodes to bytes"),
+            }
         }
         RdbString::Int(_) => Err(origin.error(Fail {
             at: input,
@@ -56,6 +76,23 @@ impl<'b> Strings<'b> {
         let (rest, s) = finish(&self.origin, rdb_string(self.rest))?;
         self.rest = rest;
         s.located(at).decode(self.scratch)
+    }
+
+    /// Calls `f` with each remaining string, decompressed into one buffer reused from one to
+    /// the next (see [`crate::value::List::try_for_each_element`]).
+    pub(crate) fn try_for_each_string<E: From<Error>>(
+        mut self,
+        f: &mut dyn FnMut(Str<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut buf = Vec::new();
+        while self.remaining > 0 {
+            self.remaining -= 1;
+            let at = self.origin.offset_of(self.rest);
+            let (rest, s) = finish(&self.origin, rdb_string(self.rest))?;
+            self.rest = rest;
+            f(s.located(at).decode_into(&mut buf)?)?;
+        }
+        Ok(())
     }
 }
 

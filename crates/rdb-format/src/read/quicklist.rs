@@ -3,8 +3,8 @@
 //! (`PLAIN`). Any node may be LZF-compressed.
 
 use crate::consts::*;
-use crate::error::{ErrorKind, Result};
-use crate::read::blob::blob;
+use crate::error::{Error, ErrorKind, Result};
+use crate::read::blob::{blob, blob_into};
 use crate::read::listpack::Listpack;
 use crate::read::string::{Scratch, Str};
 use crate::read::ziplist::Ziplist;
@@ -48,6 +48,15 @@ impl<'b> Quicklist<'b> {
     }
 
     fn load_node(&mut self) -> Result<()> {
+        self.node = self.read_node(Into::Scratch(self.scratch))?;
+        Ok(())
+    }
+
+    /// Reads the next node, its compressed data decompressed `into` the scratch or a buffer.
+    fn read_node<'o>(&mut self, into: Into<'b, 'o>) -> Result<Node<'o>>
+    where
+        'b: 'o,
+    {
         self.remaining -= 1;
         let container = if self.v2 {
             let (rest, c) = finish(&self.origin, length(self.rest))?;
@@ -61,26 +70,77 @@ impl<'b> Quicklist<'b> {
                 let at = self.origin.offset_of(self.rest);
                 let (rest, s) = finish(&self.origin, rdb_string(self.rest))?;
                 self.rest = rest;
-                self.node = Node::Plain(s.located(at).decode(self.scratch)?);
+                let s = s.located(at);
+                Ok(Node::Plain(match into {
+                    Into::Scratch(scratch) => s.decode(scratch)?,
+                    Into::Buf(buf) => s.decode_into(buf)?,
+                }))
             }
             QUICKLIST_NODE_CONTAINER_PACKED => {
-                let (rest, b, o) = blob(self.rest, &self.origin, self.scratch, "quicklist node")?;
+                let (rest, b, o): (&'b [u8], &'o [u8], Origin<'o>) = match into {
+                    Into::Scratch(scratch) => blob(self.rest, &self.origin, scratch, NODE)?,
+                    Into::Buf(buf) => blob_into(self.rest, &self.origin, buf, NODE)?,
+                };
                 self.rest = rest;
-                self.node = if self.v2 {
+                Ok(if self.v2 {
                     Node::Listpack(Listpack::new(b, o)?)
                 } else {
                     Node::Ziplist(Ziplist::new(b, o)?)
-                };
+                })
             }
-            other => {
-                return Err(self.origin.error(Fail {
-                    at: self.rest,
-                    context: "quicklist node",
-                    kind: ErrorKind::Invalid(format!("unknown container {other}").into()),
-                }))
+            other => Err(self.origin.error(Fail {
+                at: self.rest,
+                context: "quicklist node",
+                kind: ErrorKind::Invalid(format!("unknown container {other}").into()),
+            })),
+        }
+    }
+
+    /// Calls `f` with each remaining element, decompressing nodes into one buffer reused
+    /// from node to node (see [`crate::value::List::try_for_each_element`]).
+    pub(crate) fn try_for_each_element<E: From<Error>>(
+        mut self,
+        f: &mut dyn FnMut(Str<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        // The node in hand, if the iterator was advanced.
+        let mut node = std::mem::replace(&mut self.node, Node::None);
+        while let Some(item) = node.next_element() {
+            f(item?)?;
+        }
+        let mut buf = Vec::new();
+        while self.remaining > 0 {
+            let mut node = self.read_node(Into::Buf(&mut buf))?;
+            while let Some(item) = node.next_element() {
+                f(item?)?;
             }
         }
         Ok(())
+    }
+}
+
+/// Where a node's compressed data is decompressed to.
+enum Into<'b, 'o> {
+    /// The record's scratch: the node lives as long as the record.
+    Scratch(&'b Scratch),
+    /// A buffer reused from node to node.
+    Buf(&'o mut Vec<u8>),
+}
+
+const NODE: &str = "quicklist node";
+
+impl<'n> Node<'n> {
+    /// The node's next element; `None` once it has none left.
+    fn next_element(&mut self) -> Option<Result<Str<'n>>> {
+        match self {
+            Node::None => None,
+            Node::Ziplist(z) => z.next(),
+            Node::Listpack(l) => l.next(),
+            Node::Plain(s) => {
+                let s = *s;
+                *self = Node::None;
+                Some(Ok(s))
+            }
+        }
     }
 }
 
@@ -89,17 +149,7 @@ impl<'b> Iterator for Quicklist<'b> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            let item = match &mut self.node {
-                Node::None => None,
-                Node::Ziplist(z) => z.next(),
-                Node::Listpack(l) => l.next(),
-                Node::Plain(s) => {
-                    let s = *s;
-                    self.node = Node::None;
-                    return Some(Ok(s));
-                }
-            };
-            match item {
+            match self.node.next_element() {
                 Some(Err(e)) => {
                     self.remaining = 0;
                     self.node = Node::None;

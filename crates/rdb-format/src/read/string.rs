@@ -44,6 +44,29 @@ impl<'a> RdbString<'a> {
         }
     }
 
+    /// Decodes the string like [`decode`](Self::decode), but decompresses LZF data into
+    /// `buf`, reused from one string to the next, rather than into a scratch that keeps
+    /// everything until it is reset.
+    pub fn decode_into<'o>(&self, buf: &'o mut Vec<u8>) -> Result<Str<'o>>
+    where
+        'a: 'o,
+    {
+        match *self {
+            RdbString::Raw(b) => Ok(Str::Bytes(b)),
+            RdbString::Int(i) => Ok(Str::Int(i)),
+            RdbString::Lzf {
+                compressed,
+                len,
+                offset,
+            } => decompress_into(compressed, len, offset, |n| {
+                buf.clear();
+                buf.resize(n, 0);
+                buf.as_mut_slice()
+            })
+            .map(Str::Bytes),
+        }
+    }
+
     /// The decoded length in bytes.
     pub fn len(&self) -> u64 {
         match *self {

@@ -100,6 +100,24 @@ impl<'b> Iterator for List<'b> {
     }
 }
 
+impl List<'_> {
+    /// Calls `f` with each element, head to tail, stopping at the first error. Unlike the
+    /// iterator, which decompresses into the record's scratch (kept until it is reset, so a
+    /// huge list held its whole decompressed size), compressed nodes and elements are
+    /// decompressed into one buffer reused from one to the next: a list costs one node of
+    /// memory whatever its size. An element lives for its call only.
+    pub fn try_for_each_element<E: From<Error>>(
+        self,
+        mut f: impl FnMut(Str<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        match self.0 {
+            ListInner::Strings(i) => i.try_for_each_string(&mut f),
+            ListInner::Ziplist(mut i) => i.try_for_each(|item| f(item?)),
+            ListInner::Quicklist(i) => i.try_for_each_element(&mut f),
+        }
+    }
+}
+
 /// A set's members.
 #[derive(Clone, Debug)]
 pub struct Set<'b>(SetInner<'b>);
