@@ -82,3 +82,67 @@ fn redis_7_4_via_parquet() {
 fn valkey_9_via_parquet() {
     via_parquet(Kind::Valkey9);
 }
+
+/// Values over 8 MiB are cut into pieces, one `strings` row each (a Parquet writer holds a
+/// cell whole several times over). DuckDB, putting the pieces back together in `piece`
+/// order, gets the values the server holds: a text cut between characters (an LZF-compressed
+/// value) and a binary value (stored raw).
+#[test]
+fn huge_strings_are_cut_into_pieces_that_join_back() {
+    use crate::common::bytes::base64_decode;
+    use crate::common::Server;
+
+    let server = Server::start(Kind::Redis70);
+    let mut con = server.conn();
+    // 1-, 2-, 3- and 4-byte characters: an 8 MiB boundary falls inside the 4-byte one.
+    let text = "a\u{e9}\u{20ac}\u{1f600}".repeat((17 << 20) / 10);
+    let binary: Vec<u8> = (0..(9u32 << 20))
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x80)
+        .collect();
+    let _: () = redis::cmd("SET")
+        .arg("huge:text")
+        .arg(&text)
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("huge:binary")
+        .arg(&binary)
+        .query(&mut con)
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("small")
+        .arg("x")
+        .query(&mut con)
+        .unwrap();
+    let rdb = server.save(&mut con);
+
+    let dir = scratch_dir("huge-strings");
+    export(&rdb, &dir, &[]);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("export_info.json")).unwrap()).unwrap();
+    assert_eq!(manifest["status"], "COMPLETE");
+    assert_eq!(manifest["rows"]["keys"], 3);
+    assert_eq!(manifest["rows"]["strings"], 3 + 2 + 1, "pieces: {manifest}");
+    let text_back = read_back(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let mut seen = 0;
+    for line in text_back.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let value = &v["value"];
+        match v["key"].as_str() {
+            Some("huge:text") => assert!(value.as_str() == Some(text.as_str()), "text differs"),
+            Some("huge:binary") => {
+                let b64 = value["base64"].as_str().expect("binary as base64");
+                assert!(
+                    base64_decode(b64) == Some(binary.clone()),
+                    "binary value differs"
+                );
+            }
+            Some("small") => assert_eq!(value, "x"),
+            _ => continue,
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 3, "keys read back");
+}

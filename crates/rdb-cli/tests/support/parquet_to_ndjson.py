@@ -82,7 +82,7 @@ def collect(table, columns, order=""):
         by_key[(table, r["db"], ident(r["key"], r["key_raw"]))].append(r)
 
 
-collect("strings", "value, value_raw")
+collect("strings", "piece, value, value_raw", "order by piece")
 collect("lists", "index, value, value_raw", "order by index")
 collect("sets", "member, member_raw")
 collect("zsets", "member, member_raw, score")
@@ -116,8 +116,12 @@ for k in keys:
         obj["freq"] = k["freq"]
     t = k["type"]
     if t == "string":
-        r = get("strings")[0]
-        obj["value"] = bs(r["value"], r["value_raw"])
+        pieces = get("strings")
+        assert [r["piece"] for r in pieces] == list(range(len(pieces))), pieces
+        if all(r["value"] is not None for r in pieces):
+            obj["value"] = bs("".join(r["value"] for r in pieces), None)
+        else:
+            obj["value"] = bs(None, b"".join(r["value_raw"] for r in pieces))
     elif t == "list":
         obj["value"] = [bs(r["value"], r["value_raw"]) for r in get("lists")]
     elif t == "set":

@@ -38,6 +38,7 @@ pub(crate) mod schema;
 pub use encode::RowGroup;
 use encode::{ChunkTables, Encodings};
 pub use part::DumpParts;
+pub use record::STRING_PIECE_BYTES;
 use record::{meta, record, RowError};
 pub use schema::TABLES;
 

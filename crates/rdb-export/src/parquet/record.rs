@@ -45,6 +45,51 @@ impl<E> From<rdb_format::Error> for RowError<E> {
     }
 }
 
+/// A string value longer than this is cut into pieces of at most this many bytes, one
+/// `strings` row each. A Parquet writer holds a cell whole several times over (the column
+/// builder, the encoded page, zstd's output), so a 132 MB value cost ~5× its size; a piece
+/// bounds that to a few times 8 MiB.
+pub const STRING_PIECE_BYTES: usize = 8 << 20;
+
+/// A string value's pieces, in order: the value whole when it fits one, else pieces of at
+/// most [`STRING_PIECE_BYTES`]. A `text` value (valid UTF-8) is cut at character boundaries,
+/// so every piece is text too.
+pub(crate) fn string_pieces(value: &[u8], text: bool) -> impl Iterator<Item = &[u8]> {
+    let mut next = Some(0);
+    std::iter::from_fn(move || {
+        let start = next?;
+        let mut end = value.len().min(start + STRING_PIECE_BYTES);
+        // A character is at most 4 bytes: at most 3 steps back to its first byte.
+        while text && end < value.len() && (value[end] & 0xC0) == 0x80 {
+            end -= 1;
+        }
+        next = (end < value.len()).then_some(end);
+        Some(&value[start..end])
+    })
+}
+
+/// A huge string's rows, a piece each. A text value is cut between characters, so each
+/// piece is text too; any other value has every piece in the raw column.
+fn string_pieces_rows<T: Rows>(
+    t: &mut T,
+    db: u64,
+    key: &Checked<'_>,
+    value: &[u8],
+) -> Result<(), T::Error> {
+    let text = crate::utf8::is_utf8(value);
+    for (piece, bytes) in string_pieces(value, text).enumerate() {
+        t.row(Table::Strings, db, |row| {
+            row.checked(key).i64(Some(piece as i64));
+            if text {
+                row.checked(&Checked::new(bytes));
+            } else {
+                row.raw(bytes);
+            }
+        })?;
+    }
+    Ok(())
+}
+
 /// One key: its value rows, then its `keys` row (which counts them).
 pub(crate) fn record<T: Rows>(
     t: &mut T,
@@ -63,10 +108,16 @@ pub(crate) fn record<T: Rows>(
     match r.value(scratch)? {
         Value::String(s) => {
             elements = 1;
-            t.row(Table::Strings, db, |row| {
-                row.checked(key).bytes(s);
-            })
-            .map_err(RowError::Sink)?;
+            match s {
+                Str::Bytes(b) if b.len() > STRING_PIECE_BYTES => {
+                    string_pieces_rows(t, db, key, b).map_err(RowError::Sink)?
+                }
+                s => t
+                    .row(Table::Strings, db, |row| {
+                        row.checked(key).i64(Some(0)).bytes(s);
+                    })
+                    .map_err(RowError::Sink)?,
+            }
         }
         Value::List(items) => {
             // Element by element: the list's nodes are decompressed into one reused buffer
@@ -280,4 +331,46 @@ pub(crate) fn meta<T: Rows>(
         _ => Ok(()),
     }
     .map_err(RowError::Sink)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_fits_is_one_piece() {
+        let small: Vec<&[u8]> = string_pieces(b"abc", true).collect();
+        assert_eq!(small, [b"abc"]);
+        let empty: Vec<&[u8]> = string_pieces(b"", true).collect();
+        assert_eq!(empty, [b""]);
+        let full = vec![b'x'; STRING_PIECE_BYTES];
+        assert_eq!(string_pieces(&full, true).count(), 1);
+    }
+
+    #[test]
+    fn a_long_text_is_cut_at_character_boundaries() {
+        // Four-byte characters after one ASCII byte: no piece boundary falls on a character
+        // start, so every cut has to step back.
+        let text = format!("a{}", "\u{1f600}".repeat(STRING_PIECE_BYTES / 2));
+        let pieces: Vec<&[u8]> = string_pieces(text.as_bytes(), true).collect();
+        assert_eq!(pieces.len(), 3);
+        for (i, p) in pieces.iter().enumerate() {
+            assert!(p.len() <= STRING_PIECE_BYTES);
+            if i + 1 < pieces.len() {
+                assert!(p.len() + 3 >= STRING_PIECE_BYTES);
+            }
+            assert!(std::str::from_utf8(p).is_ok());
+        }
+        assert_eq!(pieces.concat(), text.as_bytes());
+    }
+
+    #[test]
+    fn a_long_binary_value_is_cut_at_the_piece_size() {
+        let bin: Vec<u8> = (0..2 * STRING_PIECE_BYTES + 5)
+            .map(|i| (i % 251) as u8 | 0x80)
+            .collect();
+        let lens: Vec<usize> = string_pieces(&bin, false).map(<[u8]>::len).collect();
+        assert_eq!(lens, [STRING_PIECE_BYTES, STRING_PIECE_BYTES, 5]);
+        assert_eq!(string_pieces(&bin, false).collect::<Vec<_>>().concat(), bin);
+    }
 }

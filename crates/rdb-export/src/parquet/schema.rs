@@ -72,7 +72,7 @@ tables! {
         ("size", I64),
         ("elements", I64),
     ],
-    Strings = "strings" => &[KEY, ("value", Bytes)],
+    Strings = "strings" => &[KEY, ("piece", I64), ("value", Bytes)],
     Lists = "lists" => &[KEY, ("index", I64), ("value", Bytes)],
     Sets = "sets" => &[KEY, ("member", Bytes)],
     ZSets = "zsets" => &[KEY, ("member", Bytes), ("score", F64)],
