@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rdb_format::{Decoder, DecoderOptions, Item, Scratch, Value};
+use rdb_format::{Decoder, DecoderOptions, HashEntry, Item, Scratch, Value};
 
 fn corpus() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus");
@@ -39,41 +39,52 @@ fn walk(data: &[u8], verify: bool) -> Result<u64, rdb_format::Error> {
             r.key.decode(&scratch)?;
             match r.value(&scratch)? {
                 Value::String(_) | Value::Module(_) => visited += 1,
+                // Each collection is walked both ways, its iterator and its walk that
+                // decompresses into reused buffers: both must see the same elements and end
+                // alike, with the same error.
                 Value::List(mut i) => {
-                    // The walk element by element (nodes decompressed into one reused
-                    // buffer) sees what the iterator sees, errors included.
                     let mut each = Vec::new();
                     let each_end = i.clone().try_for_each_element(|s| {
                         each.push(s.to_vec());
-                        Ok::<(), rdb_format::Error>(())
+                        Ok(())
                     });
                     let mut iterated = Vec::new();
                     let iter_end = i.try_for_each(|e| e.map(|s| iterated.push(s.to_vec())));
-                    assert!(each == iterated, "the walks differ");
-                    assert_eq!(
-                        each_end.as_ref().map_err(ToString::to_string),
-                        iter_end.as_ref().map_err(ToString::to_string)
-                    );
-                    iter_end?;
-                    visited += iterated.len() as u64;
+                    visited += same_walks(each, each_end, iterated, iter_end)?;
                 }
-                Value::Set(i) => {
-                    for e in i {
-                        e?;
-                        visited += 1;
-                    }
+                Value::Set(mut i) => {
+                    let mut each = Vec::new();
+                    let each_end = i.clone().try_for_each_member(|s| {
+                        each.push(s.to_vec());
+                        Ok(())
+                    });
+                    let mut iterated = Vec::new();
+                    let iter_end = i.try_for_each(|e| e.map(|s| iterated.push(s.to_vec())));
+                    visited += same_walks(each, each_end, iterated, iter_end)?;
                 }
-                Value::ZSet(i) => {
-                    for e in i {
-                        e?;
-                        visited += 1;
-                    }
+                Value::ZSet(mut i) => {
+                    let mut each = Vec::new();
+                    let each_end = i.clone().try_for_each_member(|s, score| {
+                        each.push((s.to_vec(), score.to_bits()));
+                        Ok(())
+                    });
+                    let mut iterated = Vec::new();
+                    let iter_end = i.try_for_each(|e| {
+                        e.map(|(s, score)| iterated.push((s.to_vec(), score.to_bits())))
+                    });
+                    visited += same_walks(each, each_end, iterated, iter_end)?;
                 }
-                Value::Hash(i) => {
-                    for e in i {
-                        e?;
-                        visited += 1;
-                    }
+                Value::Hash(mut i) => {
+                    let owned =
+                        |e: HashEntry<'_>| (e.field.to_vec(), e.value.to_vec(), e.expire_ms);
+                    let mut each = Vec::new();
+                    let each_end = i.clone().try_for_each_entry(|e| {
+                        each.push(owned(e));
+                        Ok(())
+                    });
+                    let mut iterated = Vec::new();
+                    let iter_end = i.try_for_each(|e| e.map(|e| iterated.push(owned(e))));
+                    visited += same_walks(each, each_end, iterated, iter_end)?;
                 }
                 Value::Stream(s) => {
                     for e in s.entries() {
@@ -98,6 +109,21 @@ fn walk(data: &[u8], verify: bool) -> Result<u64, rdb_format::Error> {
         }
     }
     Ok(visited)
+}
+
+/// The elements two walks of one value saw, and how each ended: they must agree.
+fn same_walks<T: PartialEq>(
+    each: Vec<T>,
+    each_end: Result<(), rdb_format::Error>,
+    iterated: Vec<T>,
+    iter_end: Result<(), rdb_format::Error>,
+) -> Result<u64, rdb_format::Error> {
+    assert!(each == iterated, "the walks differ");
+    assert_eq!(
+        each_end.as_ref().map_err(ToString::to_string),
+        iter_end.as_ref().map_err(ToString::to_string)
+    );
+    iter_end.map(|()| iterated.len() as u64)
 }
 
 fn check_error(name: &str, what: &str, data: &[u8], err: &rdb_format::Error) {

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use rdb_format::{HashEntry, Idmp, Record, Scratch, Str, Stream, Value};
+use rdb_format::{Idmp, Record, Scratch, Str, Stream, Value};
 
 use super::escape::{base64_object, bytes, id, number, score_json, signed, string};
 use super::{JsonError, Out};
@@ -35,27 +35,16 @@ impl<W: Write> Out<W> {
         let value = r.value(scratch)?;
         match value {
             Value::String(s) => self.string_value(s)?,
-            Value::List(items) => {
-                // Element by element, so the list's nodes are decompressed into one reused
-                // buffer rather than the record's scratch.
-                self.buf.push(b'[');
-                let mut first = true;
-                items.try_for_each_element(|s| -> Result<(), JsonError> {
-                    if !first {
-                        self.buf.push(b',');
-                    }
-                    first = false;
-                    bytes(&mut self.buf, s);
-                    Ok(self.maybe_flush()?)
-                })?;
-                self.buf.push(b']');
-            }
-            Value::Set(items) => self.array(items)?,
+            // Collections element by element: their compressed parts are decompressed into
+            // reused buffers rather than the record's scratch (a huge one held its whole
+            // size there, once per pass).
+            Value::List(items) => self.array(|f| items.try_for_each_element(f))?,
+            Value::Set(items) => self.array(|f| items.try_for_each_member(f))?,
             Value::ZSet(items) => {
                 self.buf.push(b'[');
-                for (i, m) in items.enumerate() {
-                    let (member, score) = m?;
-                    if i > 0 {
+                let mut first = true;
+                items.try_for_each_member(|member, score| -> Result<(), JsonError> {
+                    if !std::mem::take(&mut first) {
                         self.buf.push(b',');
                     }
                     self.buf.push(b'[');
@@ -63,37 +52,40 @@ impl<W: Write> Out<W> {
                     self.buf.push(b',');
                     score_json(&mut self.buf, score);
                     self.buf.push(b']');
-                    self.maybe_flush()?;
-                }
+                    Ok(self.maybe_flush()?)
+                })?;
                 self.buf.push(b']');
             }
             Value::Hash(fields) => {
                 // A repeated field name would be lost by JSON parsers (they keep one): pairs then.
-                let names = || fields.clone().map(|e| e.map(|e| e.field));
-                let as_object = all_utf8(names())? && !has_duplicate(names)?;
+                let as_object = as_object(&|f| {
+                    fields.clone().try_for_each_entry(|e| {
+                        f(e.field);
+                        Ok(())
+                    })
+                })?;
                 let mut has_ttl = false;
-                self.map(
-                    as_object,
-                    fields.clone().map(|e| {
-                        e.map(|e: HashEntry<'_>| {
-                            has_ttl |= e.expire_ms.is_some();
-                            (e.field, e.value)
-                        })
-                    }),
-                    |b, v| bytes(b, v),
-                )?;
+                let mut first = true;
+                self.buf.push(if as_object { b'{' } else { b'[' });
+                fields
+                    .clone()
+                    .try_for_each_entry(|e| -> Result<(), JsonError> {
+                        has_ttl |= e.expire_ms.is_some();
+                        self.pair(as_object, &mut first, e.field, |b| bytes(b, e.value));
+                        Ok(self.maybe_flush()?)
+                    })?;
+                self.buf.push(if as_object { b'}' } else { b']' });
                 if has_ttl {
                     self.buf.extend_from_slice(b",\"field_expire_ms\":");
-                    let with_ttl = fields.filter_map(|e| match e {
-                        Ok(HashEntry {
-                            field,
-                            expire_ms: Some(ms),
-                            ..
-                        }) => Some(Ok((field, ms))),
-                        Ok(_) => None,
-                        Err(e) => Some(Err(e)),
-                    });
-                    self.map(as_object, with_ttl, signed)?;
+                    let mut first = true;
+                    self.buf.push(if as_object { b'{' } else { b'[' });
+                    fields.try_for_each_entry(|e| -> Result<(), JsonError> {
+                        if let Some(ms) = e.expire_ms {
+                            self.pair(as_object, &mut first, e.field, |b| signed(b, ms));
+                        }
+                        Ok(self.maybe_flush()?)
+                    })?;
+                    self.buf.push(if as_object { b'}' } else { b']' });
                 }
             }
             Value::Stream(s) => self.stream(&s)?,
@@ -122,50 +114,47 @@ impl<W: Write> Out<W> {
         Ok(())
     }
 
-    fn array<'b>(
+    /// `[e, ...]` of the byte strings `walk` gives, one call each.
+    fn array(
         &mut self,
-        items: impl Iterator<Item = rdb_format::Result<Str<'b>>>,
+        walk: impl FnOnce(&mut dyn FnMut(Str<'_>) -> Result<(), JsonError>) -> Result<(), JsonError>,
     ) -> Result<(), JsonError> {
         self.buf.push(b'[');
-        for (i, s) in items.enumerate() {
-            if i > 0 {
+        let mut first = true;
+        walk(&mut |s| {
+            if !std::mem::take(&mut first) {
                 self.buf.push(b',');
             }
-            bytes(&mut self.buf, s?);
-            self.maybe_flush()?;
-        }
+            bytes(&mut self.buf, s);
+            Ok(self.maybe_flush()?)
+        })?;
         self.buf.push(b']');
         Ok(())
     }
 
-    /// An object `{k: v}` when every key is UTF-8, else `[[k, v], ...]`.
-    fn map<'b, V>(
+    /// One entry of a map: `k: v` in an object, `[k, v]` in pairs; a comma before all but
+    /// the first.
+    fn pair(
         &mut self,
         as_object: bool,
-        pairs: impl Iterator<Item = rdb_format::Result<(Str<'b>, V)>>,
-        mut value: impl FnMut(&mut Vec<u8>, V),
-    ) -> Result<(), JsonError> {
-        self.buf.push(if as_object { b'{' } else { b'[' });
-        for (i, p) in pairs.enumerate() {
-            let (k, v) = p?;
-            if i > 0 {
-                self.buf.push(b',');
-            }
-            if as_object {
-                bytes(&mut self.buf, k);
-                self.buf.push(b':');
-                value(&mut self.buf, v);
-            } else {
-                self.buf.push(b'[');
-                bytes(&mut self.buf, k);
-                self.buf.push(b',');
-                value(&mut self.buf, v);
-                self.buf.push(b']');
-            }
-            self.maybe_flush()?;
+        first: &mut bool,
+        k: Str<'_>,
+        value: impl FnOnce(&mut Vec<u8>),
+    ) {
+        if !std::mem::take(first) {
+            self.buf.push(b',');
         }
-        self.buf.push(if as_object { b'}' } else { b']' });
-        Ok(())
+        if as_object {
+            bytes(&mut self.buf, k);
+            self.buf.push(b':');
+            value(&mut self.buf);
+        } else {
+            self.buf.push(b'[');
+            bytes(&mut self.buf, k);
+            self.buf.push(b',');
+            value(&mut self.buf);
+            self.buf.push(b']');
+        }
     }
 
     fn stream(&mut self, s: &Stream<'_>) -> Result<(), JsonError> {
@@ -179,9 +168,16 @@ impl<W: Write> Out<W> {
             id(&mut self.buf, e.id);
             self.buf.extend_from_slice(b",\"fields\":");
             // XADD allows a field twice; an object would lose one, so pairs then.
-            let names = || e.fields.clone().map(|f| f.map(|(k, _)| k));
-            let as_object = all_utf8(names())? && !has_duplicate(names)?;
-            self.map(as_object, e.fields, bytes)?;
+            let as_object =
+                as_object(&|f| e.fields.clone().try_for_each(|p| p.map(|(k, _)| f(k))))?;
+            let mut first = true;
+            self.buf.push(if as_object { b'{' } else { b'[' });
+            for p in e.fields {
+                let (k, v) = p?;
+                self.pair(as_object, &mut first, k, |b| bytes(b, v));
+                self.maybe_flush()?;
+            }
+            self.buf.push(if as_object { b'}' } else { b']' });
             self.buf.push(b'}');
         }
         let b = &mut self.buf;
@@ -322,28 +318,25 @@ impl<W: Write> Out<W> {
     }
 }
 
-fn all_utf8<'b>(
-    mut keys: impl Iterator<Item = rdb_format::Result<Str<'b>>>,
-) -> rdb_format::Result<bool> {
-    keys.try_fold(true, |ok, k| {
-        Ok(ok
-            && match k? {
-                Str::Int(_) => true,
-                Str::Bytes(b) => crate::utf8::is_utf8(b),
-            })
-    })
-}
+/// Walks names, calling its argument with each; it may be called more than once.
+type Names<'w> = dyn Fn(&mut dyn FnMut(Str<'_>)) -> rdb_format::Result<()> + 'w;
 
-/// Whether two of the names repeat (an integer counts as its decimal text). `names` gives the
-/// names again for a second pass. Exact, at 8 bytes per name: 64-bit hashes are sorted, and
-/// only the names whose hashes collide are compared.
-fn has_duplicate<'b, I>(names: impl Fn() -> I) -> rdb_format::Result<bool>
-where
-    I: Iterator<Item = rdb_format::Result<Str<'b>>>,
-{
-    let mut hashes = names()
-        .map(|n| n.map(name_hash))
-        .collect::<rdb_format::Result<Vec<u64>>>()?;
+/// Whether names can be the keys of a JSON object: all UTF-8 (an integer is its decimal
+/// text) and none repeated. Exact, at 8 bytes per name: 64-bit hashes are sorted, and only
+/// the names whose hashes collide are compared, in a second walk.
+fn as_object(names: &Names<'_>) -> rdb_format::Result<bool> {
+    let mut text = true;
+    let mut hashes = Vec::new();
+    names(&mut |n| {
+        text &= match n {
+            Str::Int(_) => true,
+            Str::Bytes(b) => crate::utf8::is_utf8(b),
+        };
+        hashes.push(name_hash(n));
+    })?;
+    if !text {
+        return Ok(false);
+    }
     hashes.sort_unstable();
     let mut collided: Vec<u64> = hashes
         .windows(2)
@@ -351,18 +344,16 @@ where
         .map(|w| w[0])
         .collect();
     if collided.is_empty() {
-        return Ok(false);
+        return Ok(true);
     }
     collided.dedup();
     drop(hashes);
     let mut seen = std::collections::HashSet::new();
-    for n in names() {
-        let n = n?;
-        if collided.binary_search(&name_hash(n)).is_ok() && !seen.insert(n.to_vec()) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let mut repeated = false;
+    names(&mut |n| {
+        repeated |= collided.binary_search(&name_hash(n)).is_ok() && !seen.insert(n.to_vec());
+    })?;
+    Ok(!repeated)
 }
 
 /// A 64-bit hash of a name's text (FNV-1a over 8-byte words).

@@ -120,8 +120,6 @@ pub(crate) fn record<T: Rows>(
             }
         }
         Value::List(items) => {
-            // Element by element: the list's nodes are decompressed into one reused buffer
-            // rather than the record's scratch (a huge list held its whole size there).
             items.try_for_each_element(|item| -> Result<(), RowError<T::Error>> {
                 t.row(Table::Lists, db, |row| {
                     row.checked(key).i64(Some(elements)).bytes(item);
@@ -131,39 +129,42 @@ pub(crate) fn record<T: Rows>(
                 Ok(())
             })?;
         }
+        // Collections element by element: their compressed parts are decompressed into
+        // reused buffers rather than the record's scratch (a huge one held its whole size).
         Value::Set(members) => {
-            for m in members {
-                let m = m?;
+            members.try_for_each_member(|m| -> Result<(), RowError<T::Error>> {
                 t.row(Table::Sets, db, |row| {
                     row.checked(key).bytes(m);
                 })
                 .map_err(RowError::Sink)?;
                 elements += 1;
-            }
+                Ok(())
+            })?;
         }
         Value::ZSet(members) => {
-            for m in members {
-                let (member, score) = m?;
+            members.try_for_each_member(|member, score| -> Result<(), RowError<T::Error>> {
                 t.row(Table::ZSets, db, |row| {
                     row.checked(key).bytes(member).f64(score);
                 })
                 .map_err(RowError::Sink)?;
                 elements += 1;
-            }
+                Ok(())
+            })?;
         }
         Value::Hash(fields) => {
-            for f in fields {
+            fields.try_for_each_entry(|f| -> Result<(), RowError<T::Error>> {
                 let HashEntry {
                     field,
                     value,
                     expire_ms,
-                } = f?;
+                } = f;
                 t.row(Table::Hashes, db, |row| {
                     row.checked(key).bytes(field).bytes(value).time(expire_ms);
                 })
                 .map_err(RowError::Sink)?;
                 elements += 1;
-            }
+                Ok(())
+            })?;
         }
         Value::Stream(s) => {
             for e in s.entries() {

@@ -78,6 +78,18 @@ impl<'b> Strings<'b> {
         s.located(at).decode(self.scratch)
     }
 
+    /// The next string, decompressed into `buf` (reused from one string to the next) if
+    /// it is compressed.
+    pub(crate) fn next_string_in<'o>(&mut self, buf: &'o mut Vec<u8>) -> Result<Str<'o>>
+    where
+        'b: 'o,
+    {
+        let at = self.origin.offset_of(self.rest);
+        let (rest, s) = finish(&self.origin, rdb_string(self.rest))?;
+        self.rest = rest;
+        s.located(at).decode_into(buf)
+    }
+
     /// Calls `f` with each remaining string, decompressed into one buffer reused from one to
     /// the next (see [`crate::value::List::try_for_each_element`]).
     pub(crate) fn try_for_each_string<E: From<Error>>(
@@ -87,10 +99,7 @@ impl<'b> Strings<'b> {
         let mut buf = Vec::new();
         while self.remaining > 0 {
             self.remaining -= 1;
-            let at = self.origin.offset_of(self.rest);
-            let (rest, s) = finish(&self.origin, rdb_string(self.rest))?;
-            self.rest = rest;
-            f(s.located(at).decode_into(&mut buf)?)?;
+            f(self.next_string_in(&mut buf)?)?;
         }
         Ok(())
     }

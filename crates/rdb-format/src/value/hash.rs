@@ -1,6 +1,6 @@
 //! A hash's fields, values and field expiries, whatever the encoding.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::read::blob::{Pairs, Strings};
 use crate::read::listpack::Listpack;
 use crate::read::origin::finish;
@@ -54,7 +54,43 @@ pub(super) enum PlainTtl {
 }
 
 impl<'b> Hash<'b> {
-    fn next_plain(strings: &mut Strings<'b>, ttl: PlainTtl) -> Result<HashEntry<'b>> {
+    /// Calls `f` with each entry, in file order, stopping at the first error. Unlike the
+    /// iterator, which decompresses into the record's scratch (kept until it is reset, so a
+    /// huge hash held its whole decompressed size, once per pass), compressed fields and
+    /// values are decompressed into two buffers reused from one entry to the next. An entry
+    /// lives for its call only.
+    pub fn try_for_each_entry<E: From<Error>>(
+        self,
+        mut f: impl FnMut(HashEntry<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        match self.0 {
+            HashInner::Plain { mut strings, ttl } => {
+                let (mut field, mut value) = (Vec::new(), Vec::new());
+                while strings.remaining > 0 {
+                    strings.remaining -= 1;
+                    f(Self::next_plain(
+                        &mut strings,
+                        ttl,
+                        Some((&mut field, &mut value)),
+                    )?)?;
+                }
+                Ok(())
+            }
+            // The other encodings are one blob, decompressed once.
+            other => Hash(other).try_for_each(|e| f(e?)),
+        }
+    }
+
+    /// The next entry of a plain hash, its compressed strings decompressed into `bufs`
+    /// (field, value) or, without them, into the scratch.
+    fn next_plain<'o>(
+        strings: &mut Strings<'b>,
+        ttl: PlainTtl,
+        bufs: Option<(&'o mut Vec<u8>, &'o mut Vec<u8>)>,
+    ) -> Result<HashEntry<'o>>
+    where
+        'b: 'o,
+    {
         let mut expire_ms = None;
         match ttl {
             PlainTtl::Relative { min_expire } => {
@@ -73,8 +109,13 @@ impl<'b> Hash<'b> {
             }
             PlainTtl::None | PlainTtl::Valkey => {}
         }
-        let field = strings.next_string()?;
-        let value = strings.next_string()?;
+        let (field, value) = match bufs {
+            Some((field, value)) => (
+                strings.next_string_in(field)?,
+                strings.next_string_in(value)?,
+            ),
+            None => (strings.next_string()?, strings.next_string()?),
+        };
         if let PlainTtl::Valkey = ttl {
             let (rest, t) = finish(&strings.origin, i64_le(strings.rest, "hash field expiry"))?;
             strings.rest = rest;
@@ -116,7 +157,7 @@ impl<'b> Hash<'b> {
                     return None;
                 }
                 strings.remaining -= 1;
-                let r = Self::next_plain(strings, *ttl);
+                let r = Self::next_plain(strings, *ttl, None);
                 if r.is_err() {
                     strings.remaining = 0;
                 }

@@ -140,6 +140,23 @@ impl<'b> Iterator for Set<'b> {
     }
 }
 
+impl Set<'_> {
+    /// Calls `f` with each member, in file order, stopping at the first error. Unlike the
+    /// iterator, which decompresses into the record's scratch (kept until it is reset),
+    /// compressed members are decompressed into one buffer reused from one to the next. A
+    /// member lives for its call only.
+    pub fn try_for_each_member<E: From<Error>>(
+        self,
+        mut f: impl FnMut(Str<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        match self.0 {
+            SetInner::Strings(i) => i.try_for_each_string(&mut f),
+            // The other encodings are one blob, decompressed once.
+            other => Set(other).try_for_each(|m| f(m?)),
+        }
+    }
+}
+
 /// Decodes a value whose bytes are `raw` (starting at absolute offset `offset`).
 pub(crate) fn decode_value<'b>(
     enc: Encoding,

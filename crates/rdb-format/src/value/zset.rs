@@ -39,8 +39,49 @@ fn blob_score(s: Str<'_>, at: u64) -> Result<f64> {
 }
 
 impl<'b> ZSet<'b> {
-    fn next_plain(strings: &mut Strings<'b>, binary: bool) -> Result<(Str<'b>, f64)> {
-        let member = strings.next_string()?;
+    /// Calls `f` with each member and score, in file order, stopping at the first error.
+    /// Unlike the iterator, which decompresses into the record's scratch (kept until it is
+    /// reset), compressed members are decompressed into one buffer reused from one to the
+    /// next. A member lives for its call only.
+    pub fn try_for_each_member<E: From<Error>>(
+        self,
+        mut f: impl FnMut(Str<'_>, f64) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        match self.0 {
+            ZSetInner::Plain {
+                mut strings,
+                binary,
+            } => {
+                let mut buf = Vec::new();
+                while strings.remaining > 0 {
+                    strings.remaining -= 1;
+                    let (member, score) = Self::next_plain(&mut strings, binary, Some(&mut buf))?;
+                    f(member, score)?;
+                }
+                Ok(())
+            }
+            // The other encodings are one blob, decompressed once.
+            other => ZSet(other).try_for_each(|m| {
+                let (member, score) = m?;
+                f(member, score)
+            }),
+        }
+    }
+
+    /// The next member of a plain sorted set, decompressed into `buf` or, without it, into
+    /// the scratch.
+    fn next_plain<'o>(
+        strings: &mut Strings<'b>,
+        binary: bool,
+        buf: Option<&'o mut Vec<u8>>,
+    ) -> Result<(Str<'o>, f64)>
+    where
+        'b: 'o,
+    {
+        let member = match buf {
+            Some(buf) => strings.next_string_in(buf)?,
+            None => strings.next_string()?,
+        };
         let (rest, score) = if binary {
             finish(&strings.origin, f64_le(strings.rest, "zset score"))?
         } else {
@@ -72,7 +113,7 @@ impl<'b> ZSet<'b> {
                     return None;
                 }
                 strings.remaining -= 1;
-                let r = Self::next_plain(strings, *binary);
+                let r = Self::next_plain(strings, *binary, None);
                 if r.is_err() {
                     strings.remaining = 0;
                 }
