@@ -103,16 +103,12 @@ pub fn value_in_parts(
                 None => None,
             };
             first_piece(t, first, emit);
-            chunked(
-                &mut items,
-                part,
-                |s: &Str<'_>| s.len(),
-                |chunk| {
-                    let mut c = cmd("RPUSH");
-                    c.extend(chunk.iter().map(Str::to_vec));
-                    emit(Piece::Command(c));
-                },
-            )?;
+            let mut rest = Batches::new("RPUSH", key, part);
+            items.try_for_each_element(|s| {
+                rest.push(&mut *emit, s.len(), [s.to_vec()], None);
+                Ok::<_, rdb_format::Error>(())
+            })?;
+            rest.flush(emit);
             Ok(())
         }
         Value::Set(mut members) => {
@@ -124,16 +120,12 @@ pub fn value_in_parts(
                 None => None,
             };
             first_piece(t, first, emit);
-            chunked(
-                &mut members,
-                part,
-                |s: &Str<'_>| s.len(),
-                |chunk| {
-                    let mut c = cmd("SADD");
-                    c.extend(chunk.iter().map(Str::to_vec));
-                    emit(Piece::Command(c));
-                },
-            )?;
+            let mut rest = Batches::new("SADD", key, part);
+            members.try_for_each_member(|s| {
+                rest.push(&mut *emit, s.len(), [s.to_vec()], None);
+                Ok::<_, rdb_format::Error>(())
+            })?;
+            rest.flush(emit);
             Ok(())
         }
         Value::ZSet(mut members) => {
@@ -146,14 +138,13 @@ pub fn value_in_parts(
                 None => None,
             };
             first_piece(t, first, emit);
-            chunked(&mut members, part, size, |chunk| {
-                let mut c = cmd("ZADD");
-                for (m, s) in chunk {
-                    c.push(score_arg(*s).into_bytes());
-                    c.push(m.to_vec());
-                }
-                emit(Piece::Command(c));
+            let mut rest = Batches::new("ZADD", key, part);
+            members.try_for_each_member(|m, s| {
+                let args = [score_arg(s).into_bytes(), m.to_vec()];
+                rest.push(&mut *emit, size(&(m, s)), args, None);
+                Ok::<_, rdb_format::Error>(())
             })?;
+            rest.flush(emit);
             Ok(())
         }
         Value::Hash(mut fields) => {
@@ -166,24 +157,22 @@ pub fn value_in_parts(
                 None => None,
             };
             first_piece(t, first, emit);
-            chunked(&mut fields, part, size, |chunk| {
-                let mut c = cmd("HSET");
-                for e in chunk {
+            // A field's TTL goes after the HSET that creates it.
+            let mut rest = Batches::new("HSET", key, part);
+            fields.try_for_each_entry(|e| {
+                let ttl = e.expire_ms.map(|ms| {
+                    let mut c = cmd("HPEXPIREAT");
+                    c.push(ms.to_string().into_bytes());
+                    c.push(b"FIELDS".to_vec());
+                    c.push(b"1".to_vec());
                     c.push(e.field.to_vec());
-                    c.push(e.value.to_vec());
-                }
-                emit(Piece::Command(c));
-                for e in chunk {
-                    if let Some(ms) = e.expire_ms {
-                        let mut c = cmd("HPEXPIREAT");
-                        c.push(ms.to_string().into_bytes());
-                        c.push(b"FIELDS".to_vec());
-                        c.push(b"1".to_vec());
-                        c.push(e.field.to_vec());
-                        emit(Piece::Command(c));
-                    }
-                }
+                    c
+                });
+                let args = [e.field.to_vec(), e.value.to_vec()];
+                rest.push(&mut *emit, size(&e), args, ttl);
+                Ok::<_, rdb_format::Error>(())
             })?;
+            rest.flush(emit);
             Ok(())
         }
         _ => Err(PartsError::NotSplittable),
@@ -242,28 +231,65 @@ fn take_part<T>(
     Ok(out)
 }
 
-/// The rest of a collection in chunks of about `limit` bytes (and at most 1000 items).
-fn chunked<T>(
-    items: &mut impl Iterator<Item = rdb_format::Result<T>>,
+/// The rest of a collection as commands `NAME key args…` of about `limit` bytes (and at most
+/// 1000 elements each), filled one element at a time: elements are copied into the command
+/// as they come, so a walk that reuses its buffers can feed it.
+struct Batches<'k> {
+    name: &'static str,
+    key: &'k [u8],
     limit: usize,
-    size: impl Fn(&T) -> usize,
-    mut each: impl FnMut(&[T]),
-) -> rdb_format::Result<()> {
-    loop {
-        let mut chunk = Vec::new();
-        let mut bytes = 0;
-        for item in items.by_ref() {
-            let item = item?;
-            bytes += size(&item) + 8;
-            chunk.push(item);
-            if bytes >= limit || chunk.len() >= 1000 {
-                break;
-            }
+    command: Args,
+    /// Commands to send once `command` is (the TTLs of the hash fields it sets).
+    after: Vec<Args>,
+    bytes: usize,
+    items: usize,
+}
+
+impl<'k> Batches<'k> {
+    fn new(name: &'static str, key: &'k [u8], limit: usize) -> Self {
+        Batches {
+            name,
+            key,
+            limit,
+            command: Args::new(),
+            after: Vec::new(),
+            bytes: 0,
+            items: 0,
         }
-        if chunk.is_empty() {
-            return Ok(());
+    }
+
+    /// Adds an element of `size` bytes (its arguments `args`), and `after`, a command to
+    /// send after the one that holds it; sends the command once it is full.
+    fn push<const N: usize>(
+        &mut self,
+        emit: &mut dyn FnMut(Piece),
+        size: usize,
+        args: [Vec<u8>; N],
+        after: Option<Args>,
+    ) {
+        if self.command.is_empty() {
+            self.command = vec![self.name.as_bytes().to_vec(), self.key.to_vec()];
         }
-        each(&chunk);
+        self.command.extend(args);
+        self.after.extend(after);
+        self.bytes += size + 8;
+        self.items += 1;
+        if self.bytes >= self.limit || self.items >= 1000 {
+            self.flush(emit);
+        }
+    }
+
+    /// Sends the command being filled, if it has elements, then the commands after it.
+    fn flush(&mut self, emit: &mut dyn FnMut(Piece)) {
+        if self.command.is_empty() {
+            return;
+        }
+        emit(Piece::Command(std::mem::take(&mut self.command)));
+        for c in std::mem::take(&mut self.after) {
+            emit(Piece::Command(c));
+        }
+        self.bytes = 0;
+        self.items = 0;
     }
 }
 
