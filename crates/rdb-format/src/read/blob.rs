@@ -4,7 +4,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::read::origin::{finish, Fail, Origin};
 use crate::read::primitive::{count, rdb_string};
-use crate::read::string::{RdbString, Scratch, Str};
+use crate::read::string::{decompress_to, RdbString, Scratch, Str};
 
 /// Reads one RDB string that holds a blob, decompressing it into `scratch` if needed.
 pub(crate) fn blob<'b>(
@@ -13,7 +13,9 @@ pub(crate) fn blob<'b>(
     scratch: &'b Scratch,
     context: &'static str,
 ) -> Result<(&'b [u8], &'b [u8], Origin<'b>)> {
-    blob_with(input, origin, context, |s| s.decode(scratch))
+    blob_with(input, origin, context, |compressed, len, at| {
+        scratch.decompress(compressed, len, at)
+    })
 }
 
 /// Reads one RDB string that holds a blob, decompressing it into `buf` (reused from one
@@ -24,24 +26,27 @@ pub(crate) fn blob_into<'b: 'o, 'o>(
     buf: &'o mut Vec<u8>,
     context: &'static str,
 ) -> Result<(&'b [u8], &'o [u8], Origin<'o>)> {
-    blob_with(input, origin, context, |s| s.decode_into(buf))
+    blob_with(input, origin, context, |compressed, len, at| {
+        decompress_to(buf, compressed, len, at)
+    })
 }
 
+/// Reads one RDB string that holds a blob; `decompress` gives LZF data's bytes.
 fn blob_with<'b: 'o, 'o>(
     input: &'b [u8],
     origin: &Origin<'b>,
     context: &'static str,
-    decode: impl FnOnce(RdbString<'b>) -> Result<Str<'o>>,
+    decompress: impl FnOnce(&'b [u8], u64, u64) -> Result<&'o [u8]>,
 ) -> Result<(&'b [u8], &'o [u8], Origin<'o>)> {
     let (rest, s) = finish(origin, rdb_string(input))?;
     match s {
         RdbString::Raw(b) => Ok((rest, b, origin.sub(b))),
-        RdbString::Lzf { .. } => {
+        RdbString::Lzf {
+            compressed, len, ..
+        } => {
             let at = origin.offset_of(input);
-            match decode(s.located(at))? {
-                Str::Bytes(bytes) => Ok((rest, bytes, Origin::decompressed(bytes, at))),
-                Str::Int(_) => unreachable!("LZF data decodes to bytes"),
-            }
+            let bytes = decompress(compressed, len, at)?;
+            Ok((rest, bytes, Origin::decompressed(bytes, at)))
         }
         RdbString::Int(_) => Err(origin.error(Fail {
             at: input,

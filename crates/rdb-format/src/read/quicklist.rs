@@ -48,12 +48,12 @@ impl<'b> Quicklist<'b> {
     }
 
     fn load_node(&mut self) -> Result<()> {
-        self.node = self.read_node(Into::Scratch(self.scratch))?;
+        self.node = self.read_node(Dest::Scratch(self.scratch))?;
         Ok(())
     }
 
-    /// Reads the next node, its compressed data decompressed `into` the scratch or a buffer.
-    fn read_node<'o>(&mut self, into: Into<'b, 'o>) -> Result<Node<'o>>
+    /// Reads the next node, its compressed data decompressed into `dest`.
+    fn read_node<'o>(&mut self, dest: Dest<'b, 'o>) -> Result<Node<'o>>
     where
         'b: 'o,
     {
@@ -71,15 +71,15 @@ impl<'b> Quicklist<'b> {
                 let (rest, s) = finish(&self.origin, rdb_string(self.rest))?;
                 self.rest = rest;
                 let s = s.located(at);
-                Ok(Node::Plain(match into {
-                    Into::Scratch(scratch) => s.decode(scratch)?,
-                    Into::Buf(buf) => s.decode_into(buf)?,
+                Ok(Node::Plain(match dest {
+                    Dest::Scratch(scratch) => s.decode(scratch)?,
+                    Dest::Reused(buf) => s.decode_into(buf)?,
                 }))
             }
             QUICKLIST_NODE_CONTAINER_PACKED => {
-                let (rest, b, o): (&'b [u8], &'o [u8], Origin<'o>) = match into {
-                    Into::Scratch(scratch) => blob(self.rest, &self.origin, scratch, NODE)?,
-                    Into::Buf(buf) => blob_into(self.rest, &self.origin, buf, NODE)?,
+                let (rest, b, o): (&'b [u8], &'o [u8], Origin<'o>) = match dest {
+                    Dest::Scratch(scratch) => blob(self.rest, &self.origin, scratch, NODE)?,
+                    Dest::Reused(buf) => blob_into(self.rest, &self.origin, buf, NODE)?,
                 };
                 self.rest = rest;
                 Ok(if self.v2 {
@@ -109,7 +109,7 @@ impl<'b> Quicklist<'b> {
         }
         let mut buf = Vec::new();
         while self.remaining > 0 {
-            let mut node = self.read_node(Into::Buf(&mut buf))?;
+            let mut node = self.read_node(Dest::Reused(&mut buf))?;
             while let Some(item) = node.next_element() {
                 f(item?)?;
             }
@@ -119,11 +119,11 @@ impl<'b> Quicklist<'b> {
 }
 
 /// Where a node's compressed data is decompressed to.
-enum Into<'b, 'o> {
+enum Dest<'b, 'o> {
     /// The record's scratch: the node lives as long as the record.
     Scratch(&'b Scratch),
     /// A buffer reused from node to node.
-    Buf(&'o mut Vec<u8>),
+    Reused(&'o mut Vec<u8>),
 }
 
 const NODE: &str = "quicklist node";

@@ -58,12 +58,7 @@ impl<'a> RdbString<'a> {
                 compressed,
                 len,
                 offset,
-            } => decompress_into(compressed, len, offset, |n| {
-                buf.clear();
-                buf.resize(n, 0);
-                buf.as_mut_slice()
-            })
-            .map(Str::Bytes),
+            } => decompress_to(buf, compressed, len, offset).map(Str::Bytes),
         }
     }
 
@@ -233,6 +228,21 @@ impl Scratch {
             self.bump.alloc_slice_fill_copy(n, 0u8)
         })
     }
+}
+
+/// Decompresses LZF data into `buf`, reused from one string to the next (what it held is
+/// dropped); errors name `offset`.
+pub(crate) fn decompress_to<'o>(
+    buf: &'o mut Vec<u8>,
+    compressed: &[u8],
+    len: u64,
+    offset: u64,
+) -> Result<&'o [u8]> {
+    decompress_into(compressed, len, offset, |n| {
+        buf.clear();
+        buf.resize(n, 0);
+        buf.as_mut_slice()
+    })
 }
 
 /// An LZF string's decompression error, placed at the string.

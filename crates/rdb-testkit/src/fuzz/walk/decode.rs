@@ -18,23 +18,67 @@ pub fn walk_value(v: Value<'_>, budget: &mut Budget<'_>) -> Result<(), Error> {
             let _ = format!("{:?}", m.id);
             Ok(())
         }
-        Value::List(i) => each(i, budget, |s, _| {
-            touch(s);
-            Ok(())
-        }),
-        Value::Set(i) => each(i, budget, |s, _| {
-            touch(s);
-            Ok(())
-        }),
-        Value::ZSet(i) => each(i, budget, |(m, _score), _| {
-            touch(m);
-            Ok(())
-        }),
-        Value::Hash(i) => each(i, budget, |e, _| {
-            touch(e.field);
-            touch(e.value);
-            Ok(())
-        }),
+        // Collections are walked twice: by their iterators (counted by the budget), then
+        // by their walks into reused buffers, which must see the same and end alike.
+        Value::List(i) => {
+            let mut iterated = Vec::new();
+            let end = each(i.clone(), budget, |s, _| {
+                touch(s);
+                iterated.push(s.to_vec());
+                Ok(())
+            });
+            let mut walked = Vec::new();
+            let walk_end = i.try_for_each_element(|s| {
+                walked.push(s.to_vec());
+                Ok(())
+            });
+            same_walks(iterated, end, walked, walk_end)
+        }
+        Value::Set(i) => {
+            let mut iterated = Vec::new();
+            let end = each(i.clone(), budget, |s, _| {
+                touch(s);
+                iterated.push(s.to_vec());
+                Ok(())
+            });
+            let mut walked = Vec::new();
+            let walk_end = i.try_for_each_member(|s| {
+                walked.push(s.to_vec());
+                Ok(())
+            });
+            same_walks(iterated, end, walked, walk_end)
+        }
+        Value::ZSet(i) => {
+            let mut iterated = Vec::new();
+            let end = each(i.clone(), budget, |(m, score), _| {
+                touch(m);
+                iterated.push((m.to_vec(), score.to_bits()));
+                Ok(())
+            });
+            let mut walked = Vec::new();
+            let walk_end = i.try_for_each_member(|m, score| {
+                walked.push((m.to_vec(), score.to_bits()));
+                Ok(())
+            });
+            same_walks(iterated, end, walked, walk_end)
+        }
+        Value::Hash(i) => {
+            let owned =
+                |e: rdb_format::HashEntry<'_>| (e.field.to_vec(), e.value.to_vec(), e.expire_ms);
+            let mut iterated = Vec::new();
+            let end = each(i.clone(), budget, |e, _| {
+                touch(e.field);
+                touch(e.value);
+                iterated.push(owned(e));
+                Ok(())
+            });
+            let mut walked = Vec::new();
+            let walk_end = i.try_for_each_entry(|e| {
+                walked.push(owned(e));
+                Ok(())
+            });
+            same_walks(iterated, end, walked, walk_end)
+        }
         Value::Stream(s) => {
             let _ = (
                 s.length,
@@ -73,6 +117,25 @@ pub fn walk_value(v: Value<'_>, budget: &mut Budget<'_>) -> Result<(), Error> {
         }
         _ => unreachable!("a value kind the fuzz walk does not know: teach it"),
     }
+}
+
+/// A collection's two walks saw the same elements and ended alike; returns how they ended.
+fn same_walks<T: PartialEq + std::fmt::Debug>(
+    iterated: Vec<T>,
+    end: Result<(), Error>,
+    walked: Vec<T>,
+    walk_end: Result<(), Error>,
+) -> Result<(), Error> {
+    assert_eq!(
+        iterated, walked,
+        "the reused-buffer walk saw other elements"
+    );
+    assert_eq!(
+        end.as_ref().map_err(ToString::to_string),
+        walk_end.as_ref().map_err(ToString::to_string),
+        "the reused-buffer walk ended otherwise"
+    );
+    end
 }
 
 /// What a whole-file walk saw.
