@@ -17,6 +17,7 @@ mod export_safety;
 mod export_status;
 mod golden;
 mod hostile_outputs;
+mod huge_values;
 mod keys;
 mod memory_compat;
 mod parquet;
