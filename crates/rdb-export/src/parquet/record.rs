@@ -119,6 +119,8 @@ pub(crate) fn record<T: Rows>(
                     .map_err(RowError::Sink)?,
             }
         }
+        // Collections element by element: their compressed parts are decompressed into
+        // reused buffers rather than the record's scratch (a huge one held its whole size).
         Value::List(items) => {
             items.try_for_each_element(|item| -> Result<(), RowError<T::Error>> {
                 t.row(Table::Lists, db, |row| {
@@ -129,8 +131,6 @@ pub(crate) fn record<T: Rows>(
                 Ok(())
             })?;
         }
-        // Collections element by element: their compressed parts are decompressed into
-        // reused buffers rather than the record's scratch (a huge one held its whole size).
         Value::Set(members) => {
             members.try_for_each_member(|m| -> Result<(), RowError<T::Error>> {
                 t.row(Table::Sets, db, |row| {
