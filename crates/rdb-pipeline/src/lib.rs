@@ -29,6 +29,7 @@
 
 pub mod filter;
 pub mod pipeline;
+pub mod spill;
 
 /// The current time in unix milliseconds (0 if the clock is before 1970).
 pub fn now_ms() -> i64 {

@@ -21,6 +21,7 @@ use std::sync::Mutex;
 use rdb_format::write::EncodeError;
 use rdb_format::{Item, Scratch, Version};
 use rdb_pipeline::pipeline::{Chunk, FileInfo, Sink, SinkError};
+use rdb_pipeline::spill::{SpillFile, SPILL_AT};
 
 use crate::OnUnsupported;
 
@@ -108,6 +109,9 @@ pub enum RespError {
     /// The output could not be written.
     #[error("writing output")]
     Write(#[source] io::Error),
+    /// A chunk's output could not be moved to its temporary file.
+    #[error("spilling output to a temporary file")]
+    Spill(#[source] io::Error),
 }
 
 /// What was written and left out.
@@ -145,6 +149,7 @@ pub struct RespSink<W: Write + Send> {
     out: Mutex<Committed<W>>,
     options: RespOptions,
     counts: Counts,
+    spill_at: usize,
 }
 
 struct Committed<W> {
@@ -153,11 +158,48 @@ struct Committed<W> {
     db: Option<u64>,
 }
 
-/// A chunk's commands, and the databases of its first and last key.
+/// A chunk's commands, and the databases of its first and last key. Past the spill
+/// threshold (a huge value's commands) they move from memory to a temporary file.
 pub struct RespPart {
+    spill: SpillFile,
     buf: Vec<u8>,
     first_db: Option<u64>,
     last_db: Option<u64>,
+}
+
+impl RespPart {
+    /// Bytes written so far (spilled and in memory): a mark to [`Self::rewind`] to.
+    fn position(&self) -> u64 {
+        self.spill.len() + self.buf.len() as u64
+    }
+
+    /// Drops what was written past `mark` (a key that failed half-way).
+    fn rewind(&mut self, mark: u64) -> io::Result<()> {
+        match mark.checked_sub(self.spill.len()) {
+            Some(in_buf) => self.buf.truncate(in_buf as usize),
+            None => {
+                self.spill.truncate(mark)?;
+                self.buf.clear();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Moves `buf` to `spill` once it holds `spill_at` bytes; the first error is kept in `failed`
+/// (the commands are written from callbacks that cannot return one).
+pub(super) fn spill_past(
+    buf: &mut Vec<u8>,
+    spill: &mut SpillFile,
+    spill_at: usize,
+    failed: &mut Option<io::Error>,
+) {
+    if buf.len() >= spill_at && failed.is_none() {
+        match spill.write_all(buf) {
+            Ok(()) => buf.clear(),
+            Err(e) => *failed = Some(e),
+        }
+    }
 }
 
 impl<W: Write + Send> RespSink<W> {
@@ -167,7 +209,15 @@ impl<W: Write + Send> RespSink<W> {
             out: Mutex::new(Committed { out, db: None }),
             options,
             counts: Counts::default(),
+            spill_at: SPILL_AT,
         }
+    }
+
+    /// Moves a chunk's commands from memory to a temporary file (in `TMPDIR`) once they
+    /// reach `bytes` (default 16 MiB), so a huge value's commands are not held in memory.
+    pub fn with_spill_threshold(mut self, bytes: usize) -> Self {
+        self.spill_at = bytes.max(1);
+        self
     }
 
     /// What was written so far.
@@ -256,6 +306,7 @@ impl<W: Write + Send> Sink for RespSink<W> {
         scratch: &mut Scratch,
     ) -> Result<RespPart, SinkError<RespError>> {
         let mut part = RespPart {
+            spill: SpillFile::default(),
             buf: Vec::new(),
             first_db: None,
             last_db: None,
@@ -269,6 +320,11 @@ impl<W: Write + Send> Sink for RespSink<W> {
                     key.clear();
                     r.key.decode(scratch)?.write_to(&mut key);
                     self.record(file, &r, &key, scratch, now, &mut part)?;
+                    let mut failed = None;
+                    spill_past(&mut part.buf, &mut part.spill, self.spill_at, &mut failed);
+                    if let Some(e) = failed {
+                        return Err(SinkError::Sink(RespError::Spill(e)));
+                    }
                 }
                 Item::Function { code } => {
                     let code = code.decode(scratch)?.to_vec();
@@ -293,6 +349,7 @@ impl<W: Write + Send> Sink for RespSink<W> {
                 out.out.write_all(&select).map_err(RespError::Write)?;
             }
         }
+        part.spill.copy_to(&mut out.out).map_err(RespError::Write)?;
         out.out.write_all(&part.buf).map_err(RespError::Write)?;
         if part.last_db.is_some() {
             out.db = part.last_db;
@@ -335,6 +392,109 @@ impl<W: Write + Send> RespSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dump with a big list (5 MB, 60,000 elements), a big string and small keys in two
+    /// databases.
+    fn big_values_dump() -> Vec<u8> {
+        use rdb_format::write::{self, RdbWriter};
+        use rdb_format::{Flavor, Str};
+        let target = Version {
+            flavor: Flavor::Redis,
+            number: 10,
+        };
+        let mut w = RdbWriter::new(Vec::new(), target).unwrap();
+        w.select_db(0).unwrap();
+        let items: Vec<Vec<u8>> = (0..60_000)
+            .map(|i| format!("element {i} of a list big enough to be sent in parts").into_bytes())
+            .collect();
+        let mut v = Vec::new();
+        let t = write::list(items.iter().map(|e| Ok(Str::Bytes(e))), target, &mut v).unwrap();
+        w.record(b"list", None, t, &v).unwrap();
+        let text: Vec<u8> = (0..3_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut v = Vec::new();
+        let t = write::string(Str::Bytes(&text), &mut v);
+        w.record(b"text", Some(4_102_444_800_000), t, &v).unwrap();
+        w.select_db(3).unwrap();
+        let mut v = Vec::new();
+        let t = write::string(Str::Bytes(b"small"), &mut v);
+        w.record(b"s", None, t, &v).unwrap();
+        w.finish().unwrap()
+    }
+
+    /// Commands spilled to the temporary file, at any threshold, come out as those kept in
+    /// memory: both modes, big values in parts, databases selected.
+    #[test]
+    fn spilled_commands_are_the_same_bytes() {
+        let data = big_values_dump();
+        let dir = std::env::temp_dir().join(format!("rdb-resp-spill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("big.rdb");
+        std::fs::write(&path, &data).unwrap();
+        let pipeline = rdb_pipeline::pipeline::PipelineOptions {
+            chunk_bytes: 1,
+            ..Default::default()
+        };
+        let progress = rdb_pipeline::pipeline::Progress::default();
+        for mode in [RespMode::Restore, RespMode::Commands] {
+            let options = RespOptions {
+                mode,
+                max_payload: 1 << 20,
+                part_bytes: 64 << 10,
+                ..RespOptions::default()
+            };
+            let mut outputs = Vec::new();
+            for spill_at in [SPILL_AT, 4096, 1] {
+                let sink =
+                    RespSink::new(Vec::new(), options.clone()).with_spill_threshold(spill_at);
+                rdb_pipeline::pipeline::run(
+                    std::slice::from_ref(&path),
+                    &pipeline,
+                    &sink,
+                    &progress,
+                )
+                .unwrap();
+                assert_eq!(sink.report().keys, 3);
+                outputs.push(sink.finish().unwrap());
+            }
+            assert!(
+                outputs[0].len() > 5_000_000,
+                "{mode:?}: {}",
+                outputs[0].len()
+            );
+            assert!(
+                outputs[1] == outputs[0],
+                "{mode:?}: spilled at 4096, output differs"
+            );
+            assert!(
+                outputs[2] == outputs[0],
+                "{mode:?}: spilled at 1, output differs"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A key that fails half-way is taken back whole, from the spill file too.
+    #[test]
+    fn a_rewind_reaches_into_the_spill_file() {
+        let mut part = RespPart {
+            spill: SpillFile::default(),
+            buf: b"kept;".to_vec(),
+            first_db: None,
+            last_db: None,
+        };
+        let mark = part.position();
+        part.buf.extend_from_slice(b"half a key");
+        let mut failed = None;
+        spill_past(&mut part.buf, &mut part.spill, 1, &mut failed);
+        assert!(failed.is_none() && part.buf.is_empty());
+        part.buf.extend_from_slice(b" and more");
+        part.rewind(mark).unwrap();
+        part.buf.extend_from_slice(b"next;");
+        let mut out = Vec::new();
+        part.spill.copy_to(&mut out).unwrap();
+        out.extend_from_slice(&part.buf);
+        assert_eq!(out, b"kept;next;");
+    }
 
     #[test]
     fn commands_are_resp_arrays() {

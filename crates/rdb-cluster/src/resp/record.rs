@@ -8,8 +8,9 @@ use rdb_format::validate::{validate_record, Verdict};
 use rdb_format::write::{dump_payload, supports, transcode, EncodeError};
 use rdb_format::{Record, Scratch, Type, Value, Version};
 use rdb_pipeline::pipeline::SinkError;
+use rdb_pipeline::spill::SpillFile;
 
-use super::{write_command, Expiry, RespError, RespFile, RespMode, RespPart, RespSink};
+use super::{spill_past, write_command, Expiry, RespError, RespFile, RespMode, RespPart, RespSink};
 use crate::commands::{restore_args, value_in_parts, Head, PartsError, Piece};
 use crate::partial;
 use crate::show_key;
@@ -54,22 +55,28 @@ impl<W: Write + Send> RespSink<W> {
             part.last_db = Some(r.db);
         }
         // A failed key leaves nothing half written.
-        let mark = part.buf.len();
+        let mark = part.position();
+        let out = Out {
+            buf: &mut part.buf,
+            spill: &mut part.spill,
+            spill_at: self.spill_at,
+        };
         let result = match self.options.mode {
-            RespMode::Commands => self.commands(file, r, key, ttl, scratch, &mut part.buf),
-            _ => self.restore(file, r, key, ttl, scratch, &mut part.buf),
+            RespMode::Commands => self.commands(file, r, key, ttl, scratch, out),
+            _ => self.restore(file, r, key, ttl, scratch, out),
+        };
+        let rewind = |part: &mut RespPart| {
+            part.rewind(mark)
+                .map_err(|e| SinkError::Sink(RespError::Spill(e)))
         };
         match result {
             Ok(true) => {
                 self.counts.keys.fetch_add(1, Ordering::Relaxed);
                 Ok(())
             }
-            Ok(false) => {
-                part.buf.truncate(mark);
-                Ok(())
-            }
+            Ok(false) => rewind(part),
             Err(e) => {
-                part.buf.truncate(mark);
+                rewind(part)?;
                 Err(e)
             }
         }
@@ -101,8 +108,13 @@ impl<W: Write + Send> RespSink<W> {
         key: &[u8],
         ttl: i64,
         scratch: &Scratch,
-        out: &mut Vec<u8>,
+        out: Out<'_>,
     ) -> Result<bool> {
+        let Out {
+            buf: out,
+            spill,
+            spill_at,
+        } = out;
         // Checked as the server's sanitize-dump-payload would, so a corrupt dump is an error
         // here rather than a payload the target refuses (or loads corrupt).
         if let Verdict::Empty(t) = validate_record(r, scratch)? {
@@ -127,19 +139,26 @@ impl<W: Write + Send> RespSink<W> {
             }
             // Built under a temporary key and renamed into place with its TTL, as seed does.
             let tmp = partial::temp_key(key, (file.index, r.offset));
+            let mut failed = None;
             let split = value_in_parts(
                 value,
                 &tmp,
                 Head::Restore(target),
                 self.options.part_bytes,
-                &mut |piece| match piece {
-                    Piece::First { type_byte, bytes } => {
-                        let payload = dump_payload(type_byte, &bytes, target);
-                        write_command(out, &restore_args(&tmp, 0, &payload, true));
+                &mut |piece| {
+                    match piece {
+                        Piece::First { type_byte, bytes } => {
+                            let payload = dump_payload(type_byte, &bytes, target);
+                            write_command(out, &restore_args(&tmp, 0, &payload, true));
+                        }
+                        Piece::Command(args) => write_command(out, &args),
                     }
-                    Piece::Command(args) => write_command(out, &args),
+                    spill_past(out, spill, spill_at, &mut failed);
                 },
             );
+            if let Some(e) = failed {
+                return Err(SinkError::Sink(RespError::Spill(e)));
+            }
             match split {
                 Ok(()) => {}
                 Err(PartsError::Decode(e)) => return Err(SinkError::Decode(e)),
@@ -173,8 +192,13 @@ impl<W: Write + Send> RespSink<W> {
         key: &[u8],
         ttl: i64,
         scratch: &Scratch,
-        out: &mut Vec<u8>,
+        out: Out<'_>,
     ) -> Result<bool> {
+        let Out {
+            buf: out,
+            spill,
+            spill_at,
+        } = out;
         let target = file.target;
         let value = r.value(scratch)?;
         match &value {
@@ -207,6 +231,7 @@ impl<W: Write + Send> RespSink<W> {
         if let Value::Stream(s) = value {
             wrote = super::stream::commands(&s, key, target, out)?;
         } else {
+            let mut failed = None;
             let split = value_in_parts(
                 value,
                 key,
@@ -215,10 +240,14 @@ impl<W: Write + Send> RespSink<W> {
                 &mut |piece| {
                     if let Piece::Command(args) = piece {
                         write_command(out, &args);
+                        spill_past(out, spill, spill_at, &mut failed);
                         wrote = true;
                     }
                 },
             );
+            if let Some(e) = failed {
+                return Err(SinkError::Sink(RespError::Spill(e)));
+            }
             match split {
                 Ok(()) => {}
                 Err(PartsError::Decode(e)) => return Err(SinkError::Decode(e)),
@@ -235,6 +264,13 @@ impl<W: Write + Send> RespSink<W> {
         }
         Ok(true)
     }
+}
+
+/// Where a key's commands go: the chunk's buffer, moved to its spill file past `spill_at`.
+struct Out<'p> {
+    buf: &'p mut Vec<u8>,
+    spill: &'p mut SpillFile,
+    spill_at: usize,
 }
 
 fn pexpireat(out: &mut Vec<u8>, key: &[u8], ttl: i64) {

@@ -43,10 +43,6 @@ pub struct JsonOptions {
 /// Flush the line buffer to the output past this size, so huge values stream.
 const FLUSH_AT: usize = 1 << 16;
 
-/// A worker's chunk output past this size goes to a temporary file instead of memory, so a
-/// huge value costs its decoded bytes only, not its JSON as well.
-const SPILL_AT: usize = 16 << 20;
-
 /// Huge strings are escaped and written in slices of this many bytes (a multiple of 3, so
 /// base64 slices join without padding).
 const STRING_SLICE: usize = 3 << 16;

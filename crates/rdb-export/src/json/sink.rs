@@ -1,14 +1,13 @@
 //! The NDJSON sink of the parallel pipeline.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::io::{self, Write};
 use std::sync::Mutex;
 
 use rdb_format::{Item, Scratch};
 use rdb_pipeline::pipeline::{Chunk, FileInfo, Sink, SinkError};
+use rdb_pipeline::spill::{SpillFile, SPILL_AT};
 
-use super::{JsonError, JsonOptions, Out, SPILL_AT};
+use super::{JsonError, JsonOptions, Out};
 
 /// Errors of [`JsonSink`] (the dump's decoding errors are the engine's).
 #[derive(Debug, thiserror::Error)]
@@ -62,43 +61,7 @@ impl<W: Write + Send> JsonSink<W> {
 /// the spill threshold (see [`JsonSink::with_spill_threshold`]).
 pub struct JsonPart {
     buf: Vec<u8>,
-    spill: Option<File>,
-}
-
-/// The temporary file a chunk's output spills into: created on the first write, removed
-/// from the directory at once (the open handle keeps it), so nothing is left behind whatever
-/// happens to the process.
-#[derive(Default)]
-struct Spill(Option<File>);
-
-impl Spill {
-    fn create() -> io::Result<File> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let dir = std::env::temp_dir();
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = dir.join(format!(".rdb-convert-spill-{}-{n}", std::process::id()));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-        let _ = fs::remove_file(&path);
-        Ok(file)
-    }
-}
-
-impl Write for Spill {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.0.is_none() {
-            self.0 = Some(Spill::create()?);
-        }
-        self.0.as_mut().map_or(Ok(0), |f| f.write(data))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+    spill: SpillFile,
 }
 
 impl<W: Write + Send> Sink for JsonSink<W> {
@@ -118,7 +81,7 @@ impl<W: Write + Send> Sink for JsonSink<W> {
         scratch: &mut Scratch,
     ) -> Result<JsonPart, SinkError<JsonSinkError>> {
         let mut out = Out {
-            out: Spill::default(),
+            out: SpillFile::default(),
             buf: Vec::new(),
             flush_at: self.spill_at,
         };
@@ -130,36 +93,28 @@ impl<W: Write + Send> Sink for JsonSink<W> {
                 })?;
             scratch.reset();
         }
-        if out.out.0.is_some() {
+        if out.out.is_used() {
             out.flush_buf()
                 .map_err(|e| SinkError::Sink(JsonSinkError::Spill(e)))?;
         }
         Ok(JsonPart {
             buf: out.buf,
-            spill: out.out.0,
+            spill: out.out,
         })
     }
 
     fn commit(&self, _file: &(), _chunk: &Chunk, part: JsonPart) -> Result<(), JsonSinkError> {
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let write_err = JsonSinkError::Write;
-        if let Some(mut spill) = part.spill {
-            spill.seek(SeekFrom::Start(0)).map_err(write_err)?;
-            let mut slice = vec![0u8; 1 << 20];
-            loop {
-                let n = spill.read(&mut slice).map_err(write_err)?;
-                if n == 0 {
-                    break;
-                }
-                out.write_all(&slice[..n]).map_err(write_err)?;
-            }
-        }
+        part.spill.copy_to(&mut *out).map_err(write_err)?;
         out.write_all(&part.buf).map_err(write_err)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::super::{base64, JsonWriter};
     use super::*;
     use rdb_format::Str;
