@@ -105,7 +105,22 @@ fn check_file(path: &Path, args: &CheckArgs, out: &mut impl Write) -> io::Result
     // Fingerprints of (db, key): 16 bytes per key.
     let mut seen = FingerprintSet::with_capacity((file.data().len() / 32).min(1 << 22));
     let mut buf = Vec::new();
-    for item in decoder {
+    // A dump cut while read ends the walk (its zeros would be millions of "problems"), and
+    // the cut is reported instead of them: a record's problems are held until it is known
+    // that the file was not cut under it.
+    let mut lines = Vec::new();
+    for item in file.items(decoder) {
+        if !lines.is_empty() {
+            // Zeros past a cut read as records until the walk faults on the next page, so a
+            // record's problems are believed only if the file still has its size after it.
+            if file.verify().is_err() {
+                break;
+            }
+            for line in lines.drain(..) {
+                writeln!(out, "{line}")?;
+                problems += 1;
+            }
+        }
         let r = match item {
             Ok(Item::Record(r)) => r,
             Ok(Item::Eof(eof)) => {
@@ -113,6 +128,8 @@ fn check_file(path: &Path, args: &CheckArgs, out: &mut impl Write) -> io::Result
                 break;
             }
             Ok(_) => continue,
+            // Reported below as the cut.
+            Err(_) if file.verify().is_err() => break,
             Err(e) => {
                 writeln!(out, "{name}: {e} (the rest of the file cannot be read)")?;
                 problems += 1;
@@ -124,8 +141,7 @@ fn check_file(path: &Path, args: &CheckArgs, out: &mut impl Write) -> io::Result
         let key = match r.key.decode(&scratch) {
             Ok(k) => k.to_vec(),
             Err(e) => {
-                writeln!(out, "{name}: record at offset {}: key: {e}", r.offset)?;
-                problems += 1;
+                lines.push(format!("{name}: record at offset {}: key: {e}", r.offset));
                 continue;
             }
         };
@@ -139,28 +155,31 @@ fn check_file(path: &Path, args: &CheckArgs, out: &mut impl Write) -> io::Result
         buf.extend_from_slice(&r.db.to_le_bytes());
         buf.extend_from_slice(&key);
         if !seen.insert(&buf) {
-            writeln!(
-                out,
+            lines.push(format!(
                 "{at}: the key appears twice in this db (Redis refuses to load the file)"
-            )?;
-            problems += 1;
+            ));
         }
         match validate_record(&r, &scratch) {
             Ok(Verdict::Valid) => {}
             Ok(Verdict::Empty(t)) => {
-                writeln!(
-                    out,
+                lines.push(format!(
                     "{at}: empty {} (Redis never writes one; it skips it when loading)",
                     t.as_str()
-                )?;
-                problems += 1;
+                ));
             }
-            Err(e) => {
-                writeln!(out, "{at}: {e}")?;
-                problems += 1;
-            }
+            Err(e) => lines.push(format!("{at}: {e}")),
             // Verdicts added later are not problems this build can describe.
             Ok(_) => {}
+        }
+    }
+    if let Err(cut) = file.verify() {
+        writeln!(out, "{name}: {cut}")?;
+        problems += 1;
+        checksum = None;
+    } else {
+        for line in lines.drain(..) {
+            writeln!(out, "{line}")?;
+            problems += 1;
         }
     }
     let sum = match checksum {

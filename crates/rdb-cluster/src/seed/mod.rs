@@ -286,7 +286,7 @@ fn check_only_db0(files: &[PathBuf], options: &SeedOptions) -> Result<(), SeedEr
             }
         })?;
         let mut scratch = Scratch::new();
-        for item in dec {
+        for item in file.items(dec) {
             let item = item.map_err(|source| SeedError::Decode {
                 path: path.clone(),
                 source,

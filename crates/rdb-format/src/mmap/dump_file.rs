@@ -125,6 +125,26 @@ impl DumpFile {
             .then(|| crate::Error::new(position, "dump", crate::ErrorKind::Truncated))
     }
 
+    /// The items of `decoder`, a decoder over this file's bytes, ending with the error of
+    /// [`DumpFile::cut_at`] if the file is cut during the walk: a walk of a whole dump that
+    /// should stop at a cut rather than decode the zeros after it.
+    pub fn items<'d>(
+        &'d self,
+        mut decoder: crate::Decoder<'d>,
+    ) -> impl Iterator<Item = crate::Result<crate::Item<'d>>> + 'd {
+        let mut cut = false;
+        std::iter::from_fn(move || {
+            if cut {
+                return None;
+            }
+            if let Some(e) = self.cut_at(decoder.position()) {
+                cut = true;
+                return Some(Err(e));
+            }
+            decoder.next()
+        })
+    }
+
     /// Checks that the file was not cut or rewritten since it was opened, so what was read
     /// is the dump and not zeros or a mix of two dumps. Cheap (one `fstat`): the pipeline
     /// calls it before each chunk's output is used and at the end.
