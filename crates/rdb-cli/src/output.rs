@@ -14,6 +14,7 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use rdb_pipeline::write_behind::WriteBehind;
 
 use crate::signals;
 use crate::UsageError;
@@ -167,11 +168,12 @@ impl Pending {
 
     /// A writer whose errors name the output.
     pub fn writer(&self) -> Result<NamedWriter> {
+        let file = self
+            .file
+            .try_clone()
+            .with_context(|| format!("writing {}", self.shown.display()))?;
         Ok(NamedWriter {
-            file: self
-                .file
-                .try_clone()
-                .with_context(|| format!("writing {}", self.shown.display()))?,
+            file: WriteBehind::new(file),
             name: self.shown.clone(),
         })
     }
@@ -237,9 +239,11 @@ pub fn commit_all(mut outputs: Vec<Pending>) -> Result<()> {
     })
 }
 
-/// A file whose write errors say which output failed (disk full names the file).
+/// A file whose write errors say which output failed (disk full names the file). Its disk
+/// writes start behind the writer ([`WriteBehind`]), so the sync before it is put in place
+/// has little left to wait for.
 pub struct NamedWriter {
-    file: File,
+    file: WriteBehind,
     name: PathBuf,
 }
 

@@ -26,10 +26,12 @@
 //! # Ok::<(), rdb_pipeline::pipeline::PipelineError>(())
 //! ```
 #![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 pub mod filter;
 pub mod pipeline;
 pub mod spill;
+pub mod write_behind;
 
 /// The current time in unix milliseconds (0 if the clock is before 1970).
 pub fn now_ms() -> i64 {

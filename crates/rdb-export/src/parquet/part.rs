@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use parquet::arrow::ArrowWriter;
 use parquet::file::writer::SerializedFileWriter;
 use rdb_pipeline::pipeline::FileInfo;
+use rdb_pipeline::write_behind::WriteBehind;
 
 use super::encode::{Encodings, RowGroup};
 use super::schema::Table;
@@ -43,7 +44,7 @@ struct State {
 struct OpenPart {
     table: Table,
     db: u64,
-    writer: SerializedFileWriter<File>,
+    writer: SerializedFileWriter<WriteBehind>,
     staged: PathBuf,
     file: PartFile,
 }
@@ -168,7 +169,7 @@ impl DumpParts {
         // Through ArrowWriter so the file carries the Arrow schema (time zones, etc.) in its
         // metadata, like any Arrow-written Parquet file.
         let (writer, _) = ArrowWriter::try_new(
-            out,
+            WriteBehind::new(out),
             encoding.schema.clone(),
             Some((*encoding.props).clone()),
         )
@@ -195,6 +196,7 @@ fn close(part: OpenPart) -> Result<PartFile> {
         .into_inner()
         .map_err(|e| ParquetSink::parquet_err(&staged, e))?;
     file.bytes = out
+        .get_ref()
         .metadata()
         .map_err(|e| ParquetSink::io_err(&staged, e))?
         .len();
