@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use rdb_format::{Checksum, Decoder, DecoderOptions, Eof, Item, Scratch, Version};
+use rdb_format::{Checksum, Decoder, DecoderOptions, DumpFile, Eof, Item, Scratch, Version};
 use rdb_pipeline::pipeline::{
     Chunk, FileInfo, FileSummary, PipelineError, PipelineOptions, Progress, Sink, SinkError,
     SourceHeader,
@@ -118,7 +118,7 @@ fn write_split_into(
     sink.commit(&state, &chunk, part)
         .map_err(PipelineError::sink)?;
     let eof = if split.chunk == 0 {
-        Some(dump_end(data, options.decoder).map_err(|e| decode_error(dump, &shown_path, e))?)
+        Some(dump_end(dump, options.decoder).map_err(|e| decode_error(dump, &shown_path, e))?)
     } else {
         None
     };
@@ -145,12 +145,13 @@ fn write_split_into(
 }
 
 /// The dump's end: the scan that skips values, to the EOF opcode (checking the checksum
-/// when `options` say so).
-fn dump_end(data: &[u8], options: DecoderOptions) -> rdb_format::Result<(Eof, SourceHeader)> {
-    let mut scan = Decoder::with_options(data, options)?;
+/// when `options` say so), stopping at a cut.
+fn dump_end(dump: &DumpFile, options: DecoderOptions) -> rdb_format::Result<(Eof, SourceHeader)> {
+    let scan = Decoder::with_options(dump.data(), options)?;
     let mut header = SourceHeader::default();
+    let mut items = dump.items(scan);
     loop {
-        match scan.next_item()? {
+        match items.next().transpose()? {
             Some(Item::Eof(eof)) => return Ok((eof, header)),
             // Where the dump comes from, for the manifest (as the pipeline's scan notes it).
             Some(Item::Aux { key, value }) => {
@@ -160,9 +161,10 @@ fn dump_end(data: &[u8], options: DecoderOptions) -> rdb_format::Result<(Eof, So
                 }
             }
             Some(_) => {}
+            // The decoder ends without an EOF opcode only at the end of the bytes.
             None => {
                 return Err(rdb_format::Error::new(
-                    scan.position(),
+                    dump.data().len() as u64,
                     "dump",
                     rdb_format::ErrorKind::Truncated,
                 ))
@@ -366,5 +368,44 @@ pub fn fail_splits(export: Export, cause: String, canceled: bool, shown: &str) -
         status,
         cause,
         manifest: Path::new(shown).join(MANIFEST),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The end scan stops at a cut: at the page where the walk met it, not after
+    /// decoding the zeros that follow as endless empty records.
+    #[test]
+    fn dump_end_stops_at_a_cut() {
+        let mut dump = b"REDIS0009".to_vec();
+        for i in 0..20_000u32 {
+            let key = format!("k{i:06}");
+            dump.push(0);
+            dump.push(key.len() as u8);
+            dump.extend_from_slice(key.as_bytes());
+            dump.push(40);
+            dump.extend_from_slice(&[b'v'; 40]);
+        }
+        dump.push(0xff);
+        dump.extend_from_slice(&[0; 8]);
+        let dir = std::env::temp_dir().join(format!("rdb-dump-end-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cut.rdb");
+        std::fs::write(&path, &dump).unwrap();
+        let file = DumpFile::open(&path).unwrap();
+        assert!(dump_end(&file, DecoderOptions::default()).is_ok());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(1024)
+            .unwrap();
+        let e = dump_end(&file, DecoderOptions::default()).unwrap_err();
+        assert!(matches!(e.kind, rdb_format::ErrorKind::Truncated), "{e}");
+        assert!(e.offset < 64 * 1024, "walked the zeros to {}", e.offset);
+        assert!(file.verify().is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
