@@ -138,7 +138,7 @@ fn run_labeled<T>(
         Label::Transfer(_) => s.bytes_line(),
     };
     std::thread::scope(|scope| {
-        scope.spawn(|| {
+        let shown = scope.spawn(|| {
             let bar = (mode == Mode::Bar).then(|| {
                 let b = ProgressBar::new(0);
                 // The fixed part stays under 60 columns so that the bar shrinks, and the line
@@ -157,7 +157,7 @@ fn run_labeled<T>(
             let interval = line_interval();
             let mut last_line = started;
             let lines = || mode.writes_lines(started.elapsed());
-            while !done.load(Ordering::Relaxed) {
+            while !done.load(Ordering::Acquire) {
                 if CANCEL.load(Ordering::Relaxed) {
                     progress.cancel.store(true, Ordering::Relaxed);
                 }
@@ -177,11 +177,15 @@ fn run_labeled<T>(
                     eprintln!("progress: {prefix}{}", show(&snapshot));
                     last_line = Instant::now();
                 }
-                for _ in 0..10 {
-                    if done.load(Ordering::Relaxed) {
+                // Unparked as soon as the work ends: sleeping here made every command end
+                // up to 50 ms after its work.
+                let next_tick = Instant::now() + Duration::from_millis(500);
+                while !done.load(Ordering::Acquire) {
+                    let now = Instant::now();
+                    if now >= next_tick {
                         break;
                     }
-                    std::thread::sleep(Duration::from_millis(50));
+                    std::thread::park_timeout(next_tick - now);
                 }
             }
             if let Some(b) = bar {
@@ -197,7 +201,8 @@ fn run_labeled<T>(
             }
         });
         let result = work();
-        done.store(true, Ordering::Relaxed);
+        done.store(true, Ordering::Release);
+        shown.thread().unpark();
         result
     })
 }
