@@ -71,9 +71,17 @@ pub fn run(args: &InfoArgs) -> Result<()> {
                 let file = inputs.open(index)?;
                 let name = file.path().display().to_string();
                 let cut = |at| file.cut_at(at);
-                let scanned =
-                    info::scan_bytes(file.data(), options, &name, &filter, args.now, &cut)
-                        .map_err(anyhow::Error::from);
+                let release = |end| file.release_before(end);
+                let scanned = info::scan_bytes(
+                    file.data(),
+                    options,
+                    &name,
+                    &filter,
+                    args.now,
+                    &cut,
+                    &release,
+                )
+                .map_err(anyhow::Error::from);
                 // A dump cut while being read decodes as zeros: report the cut, not what it caused.
                 file.verify().with_context(|| name.clone())?;
                 let f = scanned.with_context(|| name.clone())?;

@@ -17,7 +17,7 @@ use rdb_pipeline::filter::Filter;
 mod scan;
 mod totals;
 
-pub use scan::{scan, scan_bytes, Cut};
+pub use scan::{scan, scan_bytes, Cut, Release};
 pub use totals::InfoTotals;
 use totals::{write_json_totals, write_text_totals};
 
