@@ -56,14 +56,15 @@ impl MemoryModel {
         } else {
             let mut packed = Packer::new(&self.layout.packing);
             let repack = !v1 && !v2;
-            for item in items {
-                let item = item?;
+            // Node by node into one reused buffer: a huge list is never whole in memory.
+            items.try_for_each_element(|item| {
                 elements += 1;
                 largest = largest.max(slen(item));
                 if repack {
                     packed.push(item);
                 }
-            }
+                Ok::<(), ReportError>(())
+            })?;
             if repack {
                 packed.finish()
             } else {
@@ -119,8 +120,7 @@ impl MemoryModel {
         let check_ints = r.encoding == Encoding::Set;
         let mut all_int = check_ints || r.encoding == Encoding::SetIntset;
         let mut width = 2u64;
-        for m in members.clone() {
-            let m = m?;
+        members.clone().try_for_each_member(|m| {
             agg.add(self, slen(m));
             if check_ints && all_int {
                 match as_int(m) {
@@ -128,7 +128,8 @@ impl MemoryModel {
                     None => all_int = false,
                 }
             }
-        }
+            Ok::<(), ReportError>(())
+        })?;
         let n = agg.count;
         let (bytes, encoding) = if all_int && n <= SET_MAX_INTSET_ENTRIES {
             let blob = match r.encoding {
@@ -191,11 +192,10 @@ impl MemoryModel {
         };
         let packed = |blob| Entries::parse(r.encoding, blob);
         match (&members, blob) {
-            (Some(members), _) => {
-                for m in members.clone() {
-                    add(slen(m?.0));
-                }
-            }
+            (Some(members), _) => members.clone().try_for_each_member(|m, _| {
+                add(slen(m));
+                Ok::<(), ReportError>(())
+            })?,
             (None, Some(blob)) => {
                 for e in packed(blob)?.step_by(2) {
                     add(slen(e?));
@@ -278,8 +278,7 @@ impl MemoryModel {
         let mut entries = 0u64;
         let valkey = self.layout.hash_table == HashTable::Valkey;
         let hfe = self.layout.hash_field_expiry;
-        for f in fields.clone() {
-            let f = f?;
+        fields.clone().try_for_each_entry(|f| {
             n += 1;
             let (fl, vl) = (slen(f.field), slen(f.value));
             agg.max_len = agg.max_len.max(fl).max(vl);
@@ -297,7 +296,8 @@ impl MemoryModel {
                 };
                 DICT_ENTRY + field + self.sds(vl)
             };
-        }
+            Ok::<(), ReportError>(())
+        })?;
         let small = n <= HASH_MAX_LISTPACK_ENTRIES && agg.max_len <= HASH_MAX_LISTPACK_VALUE;
         let with_ttl_encoding = matches!(
             r.encoding,

@@ -315,8 +315,19 @@ pub(super) fn ziplist_nodes_as_listpacks(
         return Err(layout_mismatch(r));
     };
     let mut loaded = Vec::with_capacity(nodes.len());
+    // Each node decompressed into one reused buffer: a huge list is never whole in memory.
+    let mut buf = Vec::new();
     for node in &nodes {
-        let blob = blob_bytes(node, scratch, "quicklist node", "expected a ziplist blob")?;
+        let blob = match node.data.decode_into(&mut buf)? {
+            Str::Bytes(b) => b,
+            Str::Int(_) => {
+                return Err(ReportError::Invalid {
+                    offset: node.end_offset(),
+                    what: "quicklist node",
+                    msg: "expected a ziplist blob".to_string(),
+                })
+            }
+        };
         let mut lp = LpSize::default();
         for e in Ziplist::parse(blob)? {
             let e = e?;
