@@ -50,7 +50,9 @@ impl Unordered {
     }
 }
 
-/// The digest of a record's decoded value (its TTL and key are not part of it).
+/// The digest of a record's decoded value (its TTL and key are not part of it). Lists,
+/// sets, sorted sets and hashes are walked with reused buffers, so a huge one is never
+/// decompressed whole.
 pub fn value_digest(r: &Record<'_>, scratch: &Scratch) -> rdb_format::Result<u128> {
     let mut buf = Vec::new();
     Ok(match r.value(scratch)? {
@@ -62,38 +64,38 @@ pub fn value_digest(r: &Record<'_>, scratch: &Scratch) -> rdb_format::Result<u12
         Value::List(items) => {
             let mut h = Xxh3::new();
             h.update(b"l");
-            for item in items {
+            items.try_for_each_element(|item| {
                 buf.clear();
-                push_str(&mut buf, item?);
+                push_str(&mut buf, item);
                 h.update(&buf);
-            }
+                Ok::<(), rdb_format::Error>(())
+            })?;
             h.digest128()
         }
         Value::Set(members) => {
             let mut u = Unordered::default();
-            for m in members {
-                let m = m?;
+            members.try_for_each_member(|m| {
                 u.add(|b| push_str(b, m));
-            }
+                Ok::<(), rdb_format::Error>(())
+            })?;
             u.finish(b'S')
         }
         Value::ZSet(members) => {
             let mut u = Unordered::default();
-            for m in members {
-                let (member, score) = m?;
+            members.try_for_each_member(|member, score| {
                 u.add(|b| {
                     push_str(b, member);
                     // -0 and 0 are the same score to Redis.
                     let score = if score == 0.0 { 0.0 } else { score };
                     b.extend_from_slice(&score.to_bits().to_le_bytes());
                 });
-            }
+                Ok::<(), rdb_format::Error>(())
+            })?;
             u.finish(b'z')
         }
         Value::Hash(fields) => {
             let mut u = Unordered::default();
-            for e in fields {
-                let e = e?;
+            fields.try_for_each_entry(|e| {
                 u.add(|b| {
                     push_str(b, e.field);
                     push_str(b, e.value);
@@ -101,7 +103,8 @@ pub fn value_digest(r: &Record<'_>, scratch: &Scratch) -> rdb_format::Result<u12
                         b.extend_from_slice(&ms.to_le_bytes());
                     }
                 });
-            }
+                Ok::<(), rdb_format::Error>(())
+            })?;
             u.finish(b'h')
         }
         Value::Stream(stream) => {
