@@ -10,8 +10,10 @@ use rdb_pipeline::filter::Filter;
 use super::{FileInfo, InfoReport};
 use crate::ReportError;
 
-/// Runs an [`InfoReport`] over a whole dump. A checksum mismatch is reported in the result
-/// (status [`ChecksumStatus::Mismatch`](super::ChecksumStatus::Mismatch)), not as an error; other errors are.
+/// Runs an [`InfoReport`] over a whole dump on this thread (the decoder checks the checksum
+/// if asked to). A checksum mismatch is reported in the result (status
+/// [`ChecksumStatus::Mismatch`](super::ChecksumStatus::Mismatch)), not as an error; other
+/// errors are. [`scan_bytes`] is the faster walk of a dump file.
 pub fn scan(
     decoder: Decoder<'_>,
     name: &str,
@@ -19,28 +21,8 @@ pub fn scan(
     filter: &Filter,
     now: Option<i64>,
 ) -> Result<FileInfo, ReportError> {
-    scan_until_cut(decoder, name, file_bytes, filter, now, &|_| None)
-}
-
-/// Where a walk of a dump must stop, asked before each item with its offset: the error of a
-/// dump cut while being read (`DumpFile::cut_at`), whose zeros would otherwise decode as
-/// endless empty records.
-pub type Cut<'c> = dyn Fn(u64) -> Option<rdb_format::Error> + 'c;
-
-fn scan_until_cut(
-    mut decoder: Decoder<'_>,
-    name: &str,
-    file_bytes: u64,
-    filter: &Filter,
-    now: Option<i64>,
-    cut: &Cut<'_>,
-) -> Result<FileInfo, ReportError> {
     let mut report = InfoReport::new(name, file_bytes, decoder.version(), now);
-    loop {
-        if let Some(e) = cut(decoder.position()) {
-            return Err(e.into());
-        }
-        let Some(item) = decoder.next() else { break };
+    for item in decoder {
         match item {
             Ok(item) => report.item(&item, filter)?,
             Err(e) => match e.kind {
@@ -53,6 +35,11 @@ fn scan_until_cut(
     }
     Ok(report.finish())
 }
+
+/// Where a walk of a dump must stop, asked before each item with its offset: the error of a
+/// dump cut while being read (`DumpFile::cut_at`), whose zeros would otherwise decode as
+/// endless empty records.
+pub type Cut<'c> = dyn Fn(u64) -> Option<rdb_format::Error> + 'c;
 
 /// Gives the mapped pages of the dump before an offset back to the kernel
 /// (`DumpFile::release_before`); called from another thread than the scan.
