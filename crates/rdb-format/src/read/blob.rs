@@ -77,10 +77,7 @@ impl<'b> Strings<'b> {
     }
 
     pub(crate) fn next_string(&mut self) -> Result<Str<'b>> {
-        let at = self.origin.offset_of(self.rest);
-        let (rest, s) = finish(&self.origin, rdb_string(self.rest))?;
-        self.rest = rest;
-        s.located(at).decode(self.scratch)
+        self.next_stored()?.decode(self.scratch)
     }
 
     /// The next string, decompressed into `buf` (reused from one string to the next) if
@@ -89,10 +86,15 @@ impl<'b> Strings<'b> {
     where
         'b: 'o,
     {
+        self.next_stored()?.decode_into(buf)
+    }
+
+    /// The next string as stored, located for its errors.
+    fn next_stored(&mut self) -> Result<RdbString<'b>> {
         let at = self.origin.offset_of(self.rest);
         let (rest, s) = finish(&self.origin, rdb_string(self.rest))?;
         self.rest = rest;
-        s.located(at).decode_into(buf)
+        Ok(s.located(at))
     }
 
     /// Calls `f` with each remaining string, decompressed into one buffer reused from one to

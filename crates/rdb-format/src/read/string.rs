@@ -33,21 +33,25 @@ impl<'a> RdbString<'a> {
     where
         'a: 'b,
     {
-        match *self {
-            RdbString::Raw(b) => Ok(Str::Bytes(b)),
-            RdbString::Int(i) => Ok(Str::Int(i)),
-            RdbString::Lzf {
-                compressed,
-                len,
-                offset,
-            } => scratch.decompress(compressed, len, offset).map(Str::Bytes),
-        }
+        self.decode_with(|compressed, len, offset| scratch.decompress(compressed, len, offset))
     }
 
     /// Decodes the string like [`decode`](Self::decode), but decompresses LZF data into
     /// `buf`, reused from one string to the next, rather than into a scratch that keeps
     /// everything until it is reset.
     pub fn decode_into<'o>(&self, buf: &'o mut Vec<u8>) -> Result<Str<'o>>
+    where
+        'a: 'o,
+    {
+        self.decode_with(|compressed, len, offset| decompress_to(buf, compressed, len, offset))
+    }
+
+    /// Decodes the string, LZF data through `decompress` (compressed bytes, declared length,
+    /// offset for errors).
+    fn decode_with<'o>(
+        &self,
+        decompress: impl FnOnce(&'a [u8], u64, u64) -> Result<&'o [u8]>,
+    ) -> Result<Str<'o>>
     where
         'a: 'o,
     {
@@ -58,7 +62,7 @@ impl<'a> RdbString<'a> {
                 compressed,
                 len,
                 offset,
-            } => decompress_to(buf, compressed, len, offset).map(Str::Bytes),
+            } => decompress(compressed, len, offset).map(Str::Bytes),
         }
     }
 
