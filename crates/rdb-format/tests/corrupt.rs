@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rdb_format::{Decoder, DecoderOptions, HashEntry, Item, Scratch, Value};
+use rdb_format::{Decoder, DecoderOptions, Item, Scratch};
+use rdb_testkit::fuzz::walk::{walk_value, Budget};
 
 fn corpus() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/corpus");
@@ -37,93 +38,16 @@ fn walk(data: &[u8], verify: bool) -> Result<u64, rdb_format::Error> {
     for item in Decoder::with_options(data, options)? {
         if let Item::Record(r) = item? {
             r.key.decode(&scratch)?;
-            match r.value(&scratch)? {
-                Value::String(_) | Value::Module(_) => visited += 1,
-                // Each collection is walked both ways, its iterator and its walk that
-                // decompresses into reused buffers: both must see the same elements and end
-                // alike, with the same error.
-                Value::List(mut i) => {
-                    let mut each = Vec::new();
-                    let each_end = i.clone().try_for_each_element(|s| {
-                        each.push(s.to_vec());
-                        Ok(())
-                    });
-                    let mut iterated = Vec::new();
-                    let iter_end = i.try_for_each(|e| e.map(|s| iterated.push(s.to_vec())));
-                    visited += same_walks(each, each_end, iterated, iter_end)?;
-                }
-                Value::Set(mut i) => {
-                    let mut each = Vec::new();
-                    let each_end = i.clone().try_for_each_member(|s| {
-                        each.push(s.to_vec());
-                        Ok(())
-                    });
-                    let mut iterated = Vec::new();
-                    let iter_end = i.try_for_each(|e| e.map(|s| iterated.push(s.to_vec())));
-                    visited += same_walks(each, each_end, iterated, iter_end)?;
-                }
-                Value::ZSet(mut i) => {
-                    let mut each = Vec::new();
-                    let each_end = i.clone().try_for_each_member(|s, score| {
-                        each.push((s.to_vec(), score.to_bits()));
-                        Ok(())
-                    });
-                    let mut iterated = Vec::new();
-                    let iter_end = i.try_for_each(|e| {
-                        e.map(|(s, score)| iterated.push((s.to_vec(), score.to_bits())))
-                    });
-                    visited += same_walks(each, each_end, iterated, iter_end)?;
-                }
-                Value::Hash(mut i) => {
-                    let owned =
-                        |e: HashEntry<'_>| (e.field.to_vec(), e.value.to_vec(), e.expire_ms);
-                    let mut each = Vec::new();
-                    let each_end = i.clone().try_for_each_entry(|e| {
-                        each.push(owned(e));
-                        Ok(())
-                    });
-                    let mut iterated = Vec::new();
-                    let iter_end = i.try_for_each(|e| e.map(|e| iterated.push(owned(e))));
-                    visited += same_walks(each, each_end, iterated, iter_end)?;
-                }
-                Value::Stream(s) => {
-                    for e in s.entries() {
-                        for f in e?.fields {
-                            f?;
-                            visited += 1;
-                        }
-                    }
-                    for g in s.groups() {
-                        let g = g?;
-                        for p in g.pending {
-                            p?;
-                        }
-                        for c in g.consumers {
-                            visited += c?.pending.count() as u64;
-                        }
-                    }
-                }
-                _ => visited += 1,
-            }
+            // The fuzz targets' walk: every element, and each list, set, sorted set and
+            // hash both ways (its iterator and its walk into reused buffers), which must see
+            // the same elements and end alike, with the same error.
+            let mut budget = Budget::new(data.len(), Some(&scratch), "corpus walk");
+            walk_value(r.value(&scratch)?, &mut budget)?;
+            visited += budget.used();
             scratch.reset();
         }
     }
     Ok(visited)
-}
-
-/// The elements two walks of one value saw, and how each ended: they must agree.
-fn same_walks<T: PartialEq>(
-    each: Vec<T>,
-    each_end: Result<(), rdb_format::Error>,
-    iterated: Vec<T>,
-    iter_end: Result<(), rdb_format::Error>,
-) -> Result<u64, rdb_format::Error> {
-    assert!(each == iterated, "the walks differ");
-    assert_eq!(
-        each_end.as_ref().map_err(ToString::to_string),
-        iter_end.as_ref().map_err(ToString::to_string)
-    );
-    iter_end.map(|()| iterated.len() as u64)
 }
 
 fn check_error(name: &str, what: &str, data: &[u8], err: &rdb_format::Error) {
