@@ -223,11 +223,23 @@ impl<'l, W: Write> Splitter<'l, W> {
     /// Adds the keys of the dump in `decoder`; counts bytes read and keys written in
     /// `progress`, and stops with [`SplitError::Canceled`] when its `cancel` flag is set.
     pub fn add(&mut self, decoder: Decoder<'_>, progress: &Progress) -> Result<(), SplitError> {
+        let (version, data) = (decoder.version(), decoder.data());
+        self.add_items(version, data, decoder, progress)
+    }
+
+    /// [`add`](Self::add) for the items of a decoder over `data`, a dump of `version`, as
+    /// another walk gives them: `DumpFile::items`, which ends at a cut of the file.
+    pub fn add_items<'d>(
+        &mut self,
+        version: Version,
+        data: &'d [u8],
+        items: impl IntoIterator<Item = rdb_format::Result<Item<'d>>>,
+        progress: &Progress,
+    ) -> Result<(), SplitError> {
         let first = self.dumps == 0;
         self.dumps += 1;
-        let source = decoder.version();
+        let source = version;
         let target = self.target;
-        let data = decoder.data();
         let n = self.shards.len().max(1);
         let filter = &self.options.filter;
         let options = &self.options;
@@ -239,7 +251,7 @@ impl<'l, W: Write> Splitter<'l, W> {
         let mut value = Vec::new();
         let mut key_buf = Vec::new();
         let mut records = 0u64;
-        for item in decoder {
+        for item in items {
             match item? {
                 Item::Aux { key, value } if first => {
                     let k = key.decode(&scratch)?;

@@ -103,8 +103,11 @@ pub(super) fn write_rdbs(
                 Splitter::new(layout, writers, &options, first_version, first.data().len())
                     .map_err(|e| split_error(&names[0], e, several))?;
             for (i, name) in names.iter().enumerate() {
+                let d = decoder(i)?;
+                let (version, data) = (d.version(), d.data());
+                // Ends at a cut of the file, not after writing the zeros past it.
                 splitter
-                    .add(decoder(i)?, &progress)
+                    .add_items(version, data, files[i].items(d), &progress)
                     .map_err(|e| split_error(name, e, several))?;
             }
             let last = names.last().map_or("", String::as_str);
