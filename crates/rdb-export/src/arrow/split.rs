@@ -102,8 +102,10 @@ pub fn plan(files: &[PathBuf], options: &PipelineOptions) -> Result<Vec<Split>, 
         }
         let dump = DumpFile::open(path).map_err(open_error)?;
         let size = dump.data().len() as u64;
-        let (_, chunks) = cut(dump.data(), options.decoder, options.chunk_bytes)
-            .map_err(|error| decode_error(&dump, path, error))?;
+        let (_, chunks) = cut(dump.data(), options.decoder, options.chunk_bytes, &|at| {
+            dump.cut_at(at)
+        })
+        .map_err(|error| decode_error(&dump, path, error))?;
         dump.verify().map_err(open_error)?;
         splits.extend(chunks.into_iter().map(|c| Split {
             path: path.clone(),

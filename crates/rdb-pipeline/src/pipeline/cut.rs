@@ -20,11 +20,14 @@ pub struct ChunkRange {
 /// Cuts a dump's bytes into the chunks [`super::run`] makes of it with the same
 /// `chunk_bytes`: record boundaries found by the scan that skips values, a chunk ending once
 /// it holds `chunk_bytes` (the last one at the EOF opcode). Returns the dump's version too.
-/// The checksum is not verified (that needs every chunk's bytes).
+/// The checksum is not verified (that needs every chunk's bytes). `cut_at` is asked before
+/// each item with its offset, and its error ends the scan (`DumpFile::cut_at`: a file cut
+/// while read, whose zeros would otherwise be scanned to the end of the map).
 pub fn cut(
     data: &[u8],
     options: DecoderOptions,
     chunk_bytes: u64,
+    cut_at: &dyn Fn(u64) -> Option<rdb_format::Error>,
 ) -> rdb_format::Result<(Version, Vec<ChunkRange>)> {
     let options = DecoderOptions {
         verify_checksum: false,
@@ -37,6 +40,9 @@ pub fn cut(
     let mut start = scan.position();
     let mut start_db = 0;
     loop {
+        if let Some(e) = cut_at(scan.position()) {
+            return Err(e);
+        }
         let item = scan.next_item()?;
         let at = scan.position();
         let eof = match item {
@@ -134,7 +140,8 @@ mod tests {
         for chunk_bytes in [1, 100, 4096] {
             for dump in &dumps {
                 let data = std::fs::read(dump).unwrap();
-                let Ok((_, cut)) = cut(&data, DecoderOptions::default(), chunk_bytes) else {
+                let Ok((_, cut)) = cut(&data, DecoderOptions::default(), chunk_bytes, &|_| None)
+                else {
                     continue;
                 };
                 let sink = Chunks(Mutex::new(Vec::new()));
@@ -157,5 +164,36 @@ mod tests {
             }
         }
         assert!(compared > 50, "{compared} dumps compared");
+    }
+}
+
+#[cfg(test)]
+mod cut_tests {
+    use super::*;
+
+    /// A cut of the file, reported by `cut_at`, ends the scan with its error at once.
+    #[test]
+    fn stops_where_the_file_was_cut() {
+        let mut dump = b"REDIS0011".to_vec();
+        for i in 0..1000u32 {
+            let key = format!("k{i:04}");
+            dump.extend_from_slice(&[0, key.len() as u8]);
+            dump.extend_from_slice(key.as_bytes());
+            dump.extend_from_slice(&[1, b'v']);
+        }
+        dump.push(0xff);
+        dump.extend_from_slice(&[0; 8]);
+        let whole = cut(&dump, DecoderOptions::default(), 100, &|_| None).unwrap();
+        assert!(whole.1.len() > 10);
+        let asked = std::cell::Cell::new(0);
+        let stop = |at: u64| {
+            asked.set(asked.get() + 1);
+            (at >= 500)
+                .then(|| rdb_format::Error::new(at, "dump", rdb_format::ErrorKind::Truncated))
+        };
+        let e = cut(&dump, DecoderOptions::default(), 100, &stop).unwrap_err();
+        assert!(matches!(e.kind, rdb_format::ErrorKind::Truncated));
+        assert!((500..520).contains(&e.offset), "{}", e.offset);
+        assert!(asked.get() < 100);
     }
 }
