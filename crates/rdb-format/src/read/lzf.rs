@@ -222,6 +222,88 @@ pub fn decompress(input: &[u8], out: &mut [u8]) -> Result<(), LzfError> {
     Ok(())
 }
 
+/// How far back an LZF back-reference reaches: 13 bits of distance, plus one.
+pub const WINDOW: usize = 8192;
+
+/// Decompresses `input`, declared to hold `len` bytes, piece by piece: `emit` gets the
+/// output in order, `piece` bytes at a time (the last piece may be shorter), while only the
+/// last [`WINDOW`] bytes (the furthest a back-reference reaches) and about one piece are
+/// held. For values too big to hold decompressed. Errors are [`decompress`]'s, found at the
+/// same places; the pieces emitted before one are the output up to it.
+pub fn decompress_windowed<E: From<LzfError>>(
+    input: &[u8],
+    len: usize,
+    piece: usize,
+    emit: &mut dyn FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let piece = piece.max(1);
+    // `buf` holds output from position `base` on; `emitted` is where the next piece starts.
+    let mut buf: Vec<u8> = Vec::with_capacity(2 * (WINDOW + piece) + 300);
+    let (mut base, mut emitted, mut ip) = (0usize, 0usize, 0usize);
+    while let Some(&ctrl) = input.get(ip) {
+        let ctrl = ctrl as usize;
+        let start = ip;
+        ip += 1;
+        let op = base + buf.len();
+        if ctrl < 32 {
+            let run = ctrl + 1;
+            if op + run > len {
+                return Err(LzfError::Overflow { at: start }.into());
+            }
+            let literal = input
+                .get(ip..ip + run)
+                .ok_or(LzfError::Truncated { at: start })?;
+            buf.extend_from_slice(literal);
+            ip += run;
+        } else {
+            let mut n = ctrl >> 5;
+            if n == 7 {
+                n += *input.get(ip).ok_or(LzfError::Truncated { at: start })? as usize;
+                ip += 1;
+            }
+            let low = *input.get(ip).ok_or(LzfError::Truncated { at: start })? as usize;
+            ip += 1;
+            let back = ((ctrl & 0x1F) << 8) + low + 1;
+            if back > op {
+                return Err(LzfError::BadReference { at: start }.into());
+            }
+            let n = n + 2;
+            if op + n > len {
+                return Err(LzfError::Overflow { at: start }.into());
+            }
+            // `buf` keeps at least WINDOW bytes (or everything) behind its end.
+            let from = buf.len() - back;
+            for i in from..from + n {
+                let b = buf[i];
+                buf.push(b);
+            }
+        }
+        while base + buf.len() - emitted >= piece {
+            let at = emitted - base;
+            emit(&buf[at..at + piece])?;
+            emitted += piece;
+        }
+        // Drop what is emitted and out of reach, once that is worth a copy.
+        let keep_from = (emitted - base).min(buf.len().saturating_sub(WINDOW));
+        if keep_from > WINDOW + piece {
+            buf.drain(..keep_from);
+            base += keep_from;
+        }
+    }
+    let produced = base + buf.len();
+    if produced != len {
+        return Err(LzfError::Short {
+            produced,
+            expected: len,
+        }
+        .into());
+    }
+    if produced > emitted {
+        emit(&buf[emitted - base..])?;
+    }
+    Ok(())
+}
+
 /// Decompresses only the first `out.len()` bytes of `input`: enough to read a container's
 /// header without paying for its body. The rest of `input` is not looked at, so this proves
 /// nothing about it; errors are those met before `out` is full ([`LzfError::Short`] when the
@@ -282,6 +364,72 @@ mod tests {
         let mut out = vec![0u8; 1 + 9];
         decompress(&data, &mut out).unwrap();
         assert_eq!(out, b"aaaaaaaaaa");
+    }
+
+    /// The windowed decompression gives what the whole one gives, whatever the piece
+    /// size, across far and overlapping back-references, and the same errors.
+    #[test]
+    fn windowed_matches_whole() {
+        // A compressible 100 KiB made of literals and back-references of every distance.
+        let mut input = Vec::new();
+        let mut expected: Vec<u8> = Vec::new();
+        let mut x = 12345u32;
+        while expected.len() < 100_000 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            if expected.len() < 2 || x.is_multiple_of(3) {
+                let run = (x >> 8) as usize % 32 + 1;
+                input.push(run as u8 - 1);
+                for _ in 0..run {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    let b = (x >> 16) as u8;
+                    input.push(b);
+                    expected.push(b);
+                }
+            } else {
+                let back = 1 + (x >> 4) as usize % expected.len().min(WINDOW);
+                let n = 3 + (x >> 20) as usize % 40;
+                let enc = n - 2;
+                let d = back - 1;
+                if enc < 7 {
+                    input.push(((enc << 5) | (d >> 8)) as u8);
+                } else {
+                    input.push(((7 << 5) | (d >> 8)) as u8);
+                    input.push((enc - 7) as u8);
+                }
+                input.push((d & 0xff) as u8);
+                for _ in 0..n {
+                    let b = expected[expected.len() - back];
+                    expected.push(b);
+                }
+            }
+        }
+        let mut whole = vec![0u8; expected.len()];
+        decompress(&input, &mut whole).unwrap();
+        assert!(whole == expected);
+        for piece in [1, 7, 4096, 8192, 65536, 1 << 20] {
+            let mut got = Vec::new();
+            let mut sizes = Vec::new();
+            decompress_windowed::<LzfError>(&input, expected.len(), piece, &mut |p| {
+                sizes.push(p.len());
+                got.extend_from_slice(p);
+                Ok(())
+            })
+            .unwrap();
+            assert!(got == expected, "piece {piece}");
+            assert!(sizes[..sizes.len() - 1].iter().all(|&n| n == piece));
+        }
+        for (cut, len) in [
+            (input.len() - 1, expected.len()),
+            (input.len(), expected.len() - 1),
+            (input.len(), expected.len() + 1),
+        ] {
+            let mut out = vec![0u8; len];
+            let whole = decompress(&input[..cut], &mut out).unwrap_err();
+            let windowed =
+                decompress_windowed::<LzfError>(&input[..cut], len, 4096, &mut |_| Ok(()))
+                    .unwrap_err();
+            assert_eq!(whole, windowed);
+        }
     }
 
     #[test]

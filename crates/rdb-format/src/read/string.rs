@@ -66,6 +66,46 @@ impl<'a> RdbString<'a> {
         }
     }
 
+    /// Calls `f` with the decoded bytes in order, at most `piece` bytes at a time, without
+    /// holding them whole: raw bytes are borrowed, LZF data is decompressed through an 8 KiB
+    /// window ([`lzf::decompress_windowed`]). For strings too big to decompress whole.
+    pub fn try_for_each_piece<E: From<Error>>(
+        &self,
+        piece: usize,
+        f: &mut dyn FnMut(&[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let piece = piece.max(1);
+        match *self {
+            RdbString::Raw(b) => b.chunks(piece).try_for_each(f),
+            RdbString::Int(i) => {
+                let mut text = Vec::new();
+                Str::Int(i).write_to(&mut text);
+                text.chunks(piece).try_for_each(f)
+            }
+            RdbString::Lzf {
+                compressed,
+                len,
+                offset,
+            } => {
+                let declared = check_declared_len(compressed, len, offset)?;
+                // The caller's error is kept aside; the decompression's is placed at the
+                // string.
+                let mut failed = None;
+                let r = lzf::decompress_windowed(compressed, declared, piece, &mut |p| {
+                    f(p).map_err(|e| {
+                        failed = Some(e);
+                        PieceStop::Caller
+                    })
+                });
+                match (r, failed) {
+                    (Err(PieceStop::Lzf(e)), _) => Err(lzf_error(offset, e).into()),
+                    (_, Some(e)) => Err(e),
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
     /// The decoded length in bytes.
     pub fn len(&self) -> u64 {
         match *self {
@@ -96,6 +136,18 @@ impl<'a> RdbString<'a> {
             },
             other => other,
         }
+    }
+}
+
+/// Why a windowed decompression stopped: its data, or the caller's function.
+enum PieceStop {
+    Lzf(lzf::LzfError),
+    Caller,
+}
+
+impl From<lzf::LzfError> for PieceStop {
+    fn from(e: lzf::LzfError) -> Self {
+        PieceStop::Lzf(e)
     }
 }
 
@@ -258,16 +310,11 @@ pub(crate) fn lzf_error(offset: u64, e: lzf::LzfError) -> Error {
     )
 }
 
-/// Decompresses LZF data of declared length `len` into the buffer `alloc` gives for that
-/// length, once the claim is checked; errors name `offset`.
-pub(crate) fn decompress_into<'o>(
-    compressed: &[u8],
-    len: u64,
-    offset: u64,
-    alloc: impl FnOnce(usize) -> &'o mut [u8],
-) -> Result<&'o [u8]> {
-    if len > lzf::max_decompressed_len(compressed.len()) {
-        return Err(Error::new(
+/// Refuses a declared length that `compressed` cannot expand to (no valid data could).
+fn check_declared_len(compressed: &[u8], len: u64, offset: u64) -> Result<usize> {
+    match usize::try_from(len) {
+        Ok(n) if len <= lzf::max_decompressed_len(compressed.len()) => Ok(n),
+        _ => Err(Error::new(
             offset,
             "LZF string",
             ErrorKind::Invalid(
@@ -277,8 +324,19 @@ pub(crate) fn decompress_into<'o>(
                 )
                 .into(),
             ),
-        ));
+        )),
     }
+}
+
+/// Decompresses LZF data of declared length `len` into the buffer `alloc` gives for that
+/// length, once the claim is checked; errors name `offset`.
+pub(crate) fn decompress_into<'o>(
+    compressed: &[u8],
+    len: u64,
+    offset: u64,
+    alloc: impl FnOnce(usize) -> &'o mut [u8],
+) -> Result<&'o [u8]> {
+    check_declared_len(compressed, len, offset)?;
     // The declared length is only a claim: past 4 times the compressed size, prove it
     // before allocating it, so a false claim costs at most that much memory. (Below, the
     // check would cost more time than the allocation risks: data that compresses little
@@ -326,5 +384,51 @@ mod tests {
             offset: 7,
         };
         assert_eq!(bad.decode(&scratch).unwrap_err().offset, 7);
+    }
+
+    /// Pieces join into what `decode` gives, for every kind of stored string; errors are
+    /// the decompression's (at the string) or the caller's.
+    #[test]
+    fn pieces_join_into_the_decoded_string() {
+        // 'a', then a 264-byte back-reference at distance 1, eight times: 2,113 bytes.
+        let mut compressed = vec![0x00, b'a'];
+        for _ in 0..8 {
+            compressed.extend_from_slice(&[0xE0, 255, 0x00]);
+        }
+        let lzf = RdbString::Lzf {
+            compressed: &compressed,
+            len: 1 + 8 * 264,
+            offset: 7,
+        };
+        let raw = RdbString::Raw(b"hello, pieces");
+        let int = RdbString::Int(-1234);
+        for s in [lzf, raw, int] {
+            let scratch = Scratch::new();
+            let whole = s.decode(&scratch).unwrap().to_vec();
+            for piece in [1, 5, 1000, 1 << 20] {
+                let mut joined = Vec::new();
+                s.try_for_each_piece(piece, &mut |p| {
+                    assert!(p.len() <= piece);
+                    joined.extend_from_slice(p);
+                    Ok::<(), Error>(())
+                })
+                .unwrap();
+                assert_eq!(joined, whole);
+            }
+        }
+        let bad = RdbString::Lzf {
+            compressed: &compressed[..5],
+            len: 1 + 8 * 264,
+            offset: 7,
+        };
+        let e = bad
+            .try_for_each_piece(100, &mut |_| Ok::<(), Error>(()))
+            .unwrap_err();
+        assert_eq!(e.offset, 7);
+        let stop = Error::new(99, "caller", ErrorKind::Truncated);
+        let e = lzf
+            .try_for_each_piece(100, &mut |_| Err(stop.clone()))
+            .unwrap_err();
+        assert_eq!(e.offset, 99);
     }
 }

@@ -39,6 +39,19 @@ pub fn lzf(data: &[u8]) {
             b.as_ref().map(|_| ())
         ),
     }
+    // The windowed decompression (huge strings) agrees: same bytes, same error.
+    let mut pieces = Vec::new();
+    let piece = 1 + declared % 97;
+    let windowed = lzf::decompress_windowed::<LzfError>(input, declared, piece, &mut |p| {
+        assert!(p.len() <= piece);
+        pieces.extend_from_slice(p);
+        Ok(())
+    });
+    match (&r, &windowed) {
+        (Ok(()), Ok(())) => assert!(pieces == out, "windowed LZF output differs"),
+        (Err(a), Err(b)) => assert_eq!(a, b, "windowed LZF fails otherwise"),
+        (a, b) => panic!("LZF decoder says {a:?}, the windowed one {b:?}"),
+    }
     // What the input literally says must come back out of a literal-only encoding.
     let mut compressed = Vec::new();
     for chunk in input.chunks(32) {
