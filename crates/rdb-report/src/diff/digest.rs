@@ -5,7 +5,7 @@
 //! hashes and sorted sets are hashed one by one and summed (wrapping), so their order does
 //! not count. Lists and streams are hashed in order.
 
-use rdb_format::{Record, Scratch, Str, Type, Value};
+use rdb_format::{Encoding, Layout, Record, Scratch, Str, Type, Value};
 use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 /// The hash of a key in a database: what the comparison keeps instead of the key.
@@ -50,10 +50,17 @@ impl Unordered {
     }
 }
 
+/// Compressed strings at least this long are hashed piece by piece as they are
+/// decompressed, never whole.
+const HUGE_STRING: u64 = 8 << 20;
+
 /// The digest of a record's decoded value (its TTL and key are not part of it). Lists,
-/// sets, sorted sets and hashes are walked with reused buffers, so a huge one is never
-/// decompressed whole.
+/// sets, sorted sets and hashes are walked with reused buffers and huge compressed strings
+/// decompressed through a window, so a huge value is never decompressed whole.
 pub fn value_digest(r: &Record<'_>, scratch: &Scratch) -> rdb_format::Result<u128> {
+    if let Some(digest) = huge_string_digest(r, scratch)? {
+        return Ok(digest);
+    }
     let mut buf = Vec::new();
     Ok(match r.value(scratch)? {
         Value::String(s) => {
@@ -148,6 +155,28 @@ pub fn value_digest(r: &Record<'_>, scratch: &Scratch) -> rdb_format::Result<u12
     })
 }
 
+/// The digest of a compressed string of [`HUGE_STRING`] bytes or more, the one
+/// [`value_digest`] gives any string (`s`, its length, its bytes), fed piece by piece.
+fn huge_string_digest(r: &Record<'_>, scratch: &Scratch) -> rdb_format::Result<Option<u128>> {
+    if r.encoding != Encoding::String {
+        return Ok(None);
+    }
+    let Layout::String(s) = r.layout(scratch)? else {
+        return Ok(None);
+    };
+    if !s.is_compressed() || s.len() < HUGE_STRING {
+        return Ok(None);
+    }
+    let mut h = Xxh3::new();
+    h.update(b"s");
+    h.update(&s.len().to_le_bytes());
+    s.try_for_each_piece(1 << 20, &mut |piece| {
+        h.update(piece);
+        Ok::<(), rdb_format::Error>(())
+    })?;
+    Ok(Some(h.digest128()))
+}
+
 /// The types a comparison entry can name, by index.
 pub(super) const TYPES: [Type; 7] = [
     Type::String,
@@ -170,4 +199,57 @@ pub(super) fn type_index(t: Type) -> u8 {
 /// The name of a type index.
 pub(super) fn type_name(i: u8) -> &'static str {
     TYPES.get(usize::from(i)).map_or("unknown", |t| t.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdb_format::{Decoder, Item};
+
+    /// A dump holding one string key `k`, its value stored `value` (type byte 0).
+    fn dump(value: &[u8]) -> Vec<u8> {
+        let mut d = b"REDIS0011\x00\x01k".to_vec();
+        d.extend_from_slice(value);
+        d.push(0xff);
+        d.extend_from_slice(&[0; 8]);
+        d
+    }
+
+    fn len32(n: usize) -> Vec<u8> {
+        let mut b = vec![0x80];
+        b.extend_from_slice(&(n as u32).to_be_bytes());
+        b
+    }
+
+    fn digest(dump: &[u8]) -> u128 {
+        let scratch = Scratch::new();
+        for item in Decoder::new(dump).unwrap() {
+            if let Item::Record(r) = item.unwrap() {
+                return value_digest(&r, &scratch).unwrap();
+            }
+        }
+        panic!("no record")
+    }
+
+    /// A huge compressed string, hashed through the window, has the digest of the same
+    /// bytes stored raw (hashed whole), and a short compressed one too.
+    #[test]
+    fn huge_compressed_strings_digest_like_raw_ones() {
+        for n in [100usize, HUGE_STRING as usize + 12_345] {
+            let text: Vec<u8> = (0..n).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+            let mut raw = len32(n);
+            raw.extend_from_slice(&text);
+            // Literal-only LZF: valid, if larger than the text.
+            let mut lzf = Vec::new();
+            for chunk in text.chunks(32) {
+                lzf.push(chunk.len() as u8 - 1);
+                lzf.extend_from_slice(chunk);
+            }
+            let mut compressed = vec![0xC3];
+            compressed.extend_from_slice(&len32(lzf.len()));
+            compressed.extend_from_slice(&len32(n));
+            compressed.extend_from_slice(&lzf);
+            assert_eq!(digest(&dump(&raw)), digest(&dump(&compressed)), "{n} bytes");
+        }
+    }
 }
