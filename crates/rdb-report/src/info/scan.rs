@@ -85,9 +85,11 @@ pub fn scan_bytes(
     let (crc_tx, crc_rx) = mpsc::channel();
     std::thread::scope(|threads| {
         let helper = threads.spawn(|| {
+            // Gives back the pages both the scan and the CRC (up to `crc_at`) are past. The
+            // CRC can be the one behind: a dump of a few huge values is scanned faster.
             let mut released = 0;
-            let mut release_behind_scan = |finished: bool| {
-                let at = scanned.load(Ordering::Relaxed);
+            let mut release_behind = |crc_at: usize, finished: bool| {
+                let at = scanned.load(Ordering::Relaxed).min(crc_at);
                 if at >= released + RELEASE_STEP || (finished && at > released) {
                     release(at);
                     released = at;
@@ -99,18 +101,19 @@ pub fn scan_bytes(
                     return;
                 }
                 if at >= scanned.load(Ordering::Relaxed) + CRC_AHEAD {
-                    release_behind_scan(false);
+                    release_behind(at, false);
                     std::thread::park_timeout(Duration::from_millis(1));
                     continue;
                 }
                 let end = (at + CRC_BLOCK).min(covered);
                 crc = crc64_combine(crc, crc64(&data[at..end]), (end - at) as u64);
                 at = end;
+                release_behind(at, false);
             }
             let _ = crc_tx.send(crc);
             loop {
                 let finished = done.load(Ordering::Acquire);
-                release_behind_scan(finished);
+                release_behind(usize::MAX, finished);
                 if finished {
                     return;
                 }
