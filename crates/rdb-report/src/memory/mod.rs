@@ -254,7 +254,18 @@ fn blob_bytes<'b>(
     what: &'static str,
     msg: &str,
 ) -> Result<&'b [u8], ReportError> {
-    match blob.data.decode(scratch)? {
+    decoded_blob_bytes(blob, blob.data.decode(scratch)?, what, msg)
+}
+
+/// The bytes of `blob` once decoded (`decoded`), or the error [`blob_bytes`] gives for an
+/// integer where a blob belongs.
+fn decoded_blob_bytes<'o>(
+    blob: &Blob<'_>,
+    decoded: Str<'o>,
+    what: &'static str,
+    msg: &str,
+) -> Result<&'o [u8], ReportError> {
+    match decoded {
         Str::Bytes(b) => Ok(b),
         Str::Int(_) => Err(ReportError::Invalid {
             offset: blob.end_offset(),

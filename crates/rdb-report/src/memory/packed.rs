@@ -318,16 +318,12 @@ pub(super) fn ziplist_nodes_as_listpacks(
     // Each node decompressed into one reused buffer: a huge list is never whole in memory.
     let mut buf = Vec::new();
     for node in &nodes {
-        let blob = match node.data.decode_into(&mut buf)? {
-            Str::Bytes(b) => b,
-            Str::Int(_) => {
-                return Err(ReportError::Invalid {
-                    offset: node.end_offset(),
-                    what: "quicklist node",
-                    msg: "expected a ziplist blob".to_string(),
-                })
-            }
-        };
+        let blob = decoded_blob_bytes(
+            node,
+            node.data.decode_into(&mut buf)?,
+            "quicklist node",
+            "expected a ziplist blob",
+        )?;
         let mut lp = LpSize::default();
         for e in Ziplist::parse(blob)? {
             let e = e?;
