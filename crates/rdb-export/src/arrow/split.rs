@@ -234,11 +234,11 @@ pub(crate) fn decode_error(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// An RDB 9 dump of `keys` short strings (no checksum).
-    fn dump(keys: usize) -> Vec<u8> {
+    pub(crate) fn dump(keys: usize) -> Vec<u8> {
         let mut b = b"REDIS0009".to_vec();
         b.extend_from_slice(&[0xFE, 0x00]);
         for i in 0..keys {
